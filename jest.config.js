@@ -1,0 +1,29 @@
+// Nest 12 ships ES modules only: jest runs under --experimental-vm-modules and swc
+// transforms our TypeScript and Nest's ESM files to CommonJS (see TOOLCHAIN.md).
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      target: 'es2022',
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+    },
+    module: { type: 'commonjs' },
+  },
+];
+const common = {
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  transform: { '^.+\\.(t|j)s$': swc },
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@apidevtools)/)'],
+  testEnvironment: 'node',
+  // Sources import siblings with .js suffixes (node20 resolution); jest resolves the .ts file.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+};
+module.exports = {
+  // Booting the app (PGlite initdb, Prisma's WASM compiler) takes a few seconds per suite.
+  testTimeout: 30000,
+  projects: [
+    { ...common, displayName: 'unit', rootDir: 'src', testRegex: '.*\\.spec\\.ts$' },
+    { ...common, displayName: 'e2e', rootDir: 'test', testRegex: '.*\\.e2e-spec\\.ts$' },
+  ],
+};

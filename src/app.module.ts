@@ -1,0 +1,32 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+import { CommonModule } from './common/common.module';
+import { loggerOptions } from './common/logging/logger.options';
+import { AppConfig } from './config/app.config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './infra/database/database.module';
+import { RedisModule } from './infra/redis/redis.module';
+import { HealthModule } from './modules/health/health.module';
+
+export interface AppModuleOptions {
+  /** Where log lines go instead of stdout (tests capture them). */
+  logDestination?: DestinationStream;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerOptions(config, options.logDestination)),
+        CommonModule,
+        DatabaseModule,
+        RedisModule,
+        HealthModule,
+      ],
+    };
+  }
+}

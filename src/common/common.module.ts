@@ -1,0 +1,19 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { AllExceptionsFilter } from './errors/all-exceptions.filter';
+import { createValidationPipe } from './errors/validation';
+import { EnvelopeInterceptor } from './http/envelope.interceptor';
+import { LifecycleService } from './lifecycle/lifecycle.service';
+
+/** Cross-cutting HTTP behaviour: envelope, errors, validation, lifecycle state. */
+@Global()
+@Module({
+  providers: [
+    LifecycleService,
+    { provide: APP_FILTER, useClass: AllExceptionsFilter },
+    { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
+    { provide: APP_PIPE, useFactory: createValidationPipe },
+  ],
+  exports: [LifecycleService],
+})
+export class CommonModule {}

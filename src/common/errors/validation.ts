@@ -1,0 +1,30 @@
+import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { AppException } from './app.exception';
+
+/** Flattens nested class-validator errors into { "settings.defaultTemperature": ["…"] }. */
+export function fieldErrors(errors: ValidationError[], parent = ''): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const error of errors) {
+    const path = parent ? `${parent}.${error.property}` : error.property;
+    if (error.constraints) out[path] = Object.values(error.constraints);
+    Object.assign(out, fieldErrors(error.children ?? [], path));
+  }
+  return out;
+}
+
+/**
+ * Global validation: unknown fields and wrong types are rejected (no implicit type
+ * coercion of bodies; query DTOs convert explicitly with @Type).
+ */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    transform: true,
+    transformOptions: { enableImplicitConversion: false },
+    validationError: { target: false, value: false },
+    exceptionFactory: (errors) =>
+      AppException.validation('Invalid request parameters', { fields: fieldErrors(errors) }),
+  });
+}

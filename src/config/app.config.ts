@@ -1,0 +1,227 @@
+import 'reflect-metadata';
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsEnum,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  getMetadataStorage,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+import { resolve } from 'node:path';
+import { loadDevelopmentSecrets } from './dev-secrets';
+
+export enum NodeEnv {
+  development = 'development',
+  production = 'production',
+  test = 'test',
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Environment strings "true"/"false"/"1"/"0" → boolean; anything else is left for the validator to reject. */
+const toBoolean = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(v)) return true;
+  if (['false', '0', 'no', ''].includes(v)) return false;
+  return value;
+};
+
+/**
+ * Every environment variable the service reads, validated once at boot.
+ * `.env.example` documents each one; keep both in step.
+ */
+export class AppConfig {
+  @IsEnum(NodeEnv)
+  NODE_ENV: NodeEnv = NodeEnv.development;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  /** Where the embedded database and generated development secrets live. */
+  @IsString()
+  DATA_DIR = './data';
+
+  /** postgres:// URL → PostgreSQL; unset → embedded PGlite. */
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL' })
+  DATABASE_URL?: string;
+
+  /** Embedded database directory; `memory://` keeps it in memory (tests). Defaults to DATA_DIR/db. */
+  @IsOptional()
+  @IsString()
+  EMBEDDED_DB_PATH?: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  DATABASE_POOL_MAX = 10;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  MIGRATE_ON_START = false;
+
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  @IsOptional()
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL?: LogLevel;
+
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  LOG_PRETTY?: boolean;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  SHUTDOWN_GRACE_MS = 10_000;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  /** 32 bytes as 64 hex characters or base64. */
+  @IsOptional()
+  @Matches(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, {
+    message: 'ENCRYPTION_KEY must be 32 bytes, as 64 hex characters or 44 base64 characters',
+  })
+  ENCRYPTION_KEY?: string;
+
+  /** Express `trust proxy` setting: false, true, a hop count or a list of subnets. */
+  @IsString()
+  TRUST_PROXY = 'false';
+
+  /** Comma-separated allowed origins for browsers; empty = no CORS headers. */
+  @IsString()
+  CORS_ORIGINS = '';
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  SWAGGER_ENABLED = true;
+
+  /** Build metadata; `npm run build` also records them in dist/build-info.json. */
+  @IsOptional()
+  @IsString()
+  GIT_COMMIT?: string;
+
+  @IsOptional()
+  @IsISO8601()
+  BUILD_TIME?: string;
+
+  /** Set when development secrets were taken from DATA_DIR (logged as a warning at boot). */
+  generatedSecrets?: { names: string[]; path: string };
+
+  get isProduction(): boolean {
+    return this.NODE_ENV === NodeEnv.production;
+  }
+
+  get logLevel(): LogLevel {
+    return this.LOG_LEVEL ?? (this.isProduction ? 'info' : 'debug');
+  }
+
+  get logPretty(): boolean {
+    return this.LOG_PRETTY ?? !this.isProduction;
+  }
+
+  get dataDir(): string {
+    return resolve(this.DATA_DIR);
+  }
+
+  get embeddedDbPath(): string {
+    return this.EMBEDDED_DB_PATH ?? resolve(this.dataDir, 'db');
+  }
+
+  get databaseEngine(): 'postgresql' | 'pglite' {
+    return this.DATABASE_URL ? 'postgresql' : 'pglite';
+  }
+
+  get corsOrigins(): string[] {
+    return this.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+  }
+
+  /** Always set after loadConfig(): given, or generated for development. */
+  get jwtSecret(): string {
+    return this.JWT_SECRET!;
+  }
+
+  get encryptionKey(): string {
+    return this.ENCRYPTION_KEY!;
+  }
+
+  get trustProxy(): boolean | number | string {
+    const v = this.TRUST_PROXY.trim();
+    if (v === 'true' || v === 'false') return v === 'true';
+    if (/^\d+$/.test(v)) return Number(v);
+    return v;
+  }
+}
+
+/** The variable names, taken from the validation decorators so the class stays the only list. */
+const ENV_KEYS = [
+  ...new Set(
+    getMetadataStorage()
+      .getTargetValidationMetadatas(AppConfig, '', true, false)
+      .map((m) => m.propertyName),
+  ),
+];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.map((e) => {
+    const shown = /SECRET|KEY|PASSWORD|URL/.test(e.property) ? '(hidden)' : JSON.stringify(e.value);
+    return `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')} (got ${shown})`;
+  });
+}
+
+/**
+ * Validates the environment into an AppConfig. Throws ConfigError naming every bad
+ * variable. Production must be given its secrets; elsewhere missing ones are generated
+ * once and kept in DATA_DIR so sessions and encrypted keys survive restarts.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const relevant = Object.fromEntries(
+    ENV_KEYS.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]),
+  );
+  const config = plainToInstance(AppConfig, relevant, { exposeDefaultValues: true });
+  const errors = validateSync(config, { whitelist: false, forbidUnknownValues: false });
+  if (errors.length) throw new ConfigError(describe(errors));
+
+  const missing = (['JWT_SECRET', 'ENCRYPTION_KEY'] as const).filter((k) => !config[k]);
+  if (missing.length) {
+    if (config.isProduction) {
+      throw new ConfigError(missing.map((k) => `${k}: required when NODE_ENV=production`));
+    }
+    const generated = loadDevelopmentSecrets(config.dataDir);
+    for (const key of missing) config[key] = generated[key];
+    config.generatedSecrets = { names: missing, path: generated.path };
+  }
+  return config;
+}

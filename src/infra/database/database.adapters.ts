@@ -1,0 +1,70 @@
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { mkdirSync } from 'node:fs';
+import { Client, Pool } from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { AppConfig } from '../../config/app.config';
+import { SqlSession } from './migrator';
+
+/** What PrismaService needs from either engine. */
+export interface DatabaseConnection {
+  engine: 'pglite' | 'postgresql';
+  adapter: SqlDriverAdapterFactory;
+  /** A session for migrations, closed by the caller via `release`. */
+  migrationSession(): Promise<{ session: SqlSession; release: () => Promise<void> }>;
+  close(): Promise<void>;
+}
+
+/** Every PGlite instance loads the same extensions, so migrations behave as on PostgreSQL. */
+export const PGLITE_EXTENSIONS = { pg_trgm };
+
+export async function openPglite(path: string): Promise<DatabaseConnection> {
+  if (!path.startsWith('memory://')) mkdirSync(path, { recursive: true });
+  const db = await PGlite.create(path, { extensions: PGLITE_EXTENSIONS });
+  const session: SqlSession = {
+    query: async <T>(sql: string, params?: unknown[]) => (await db.query<T>(sql, params)).rows,
+    exec: async (script) => void (await db.exec(script)),
+  };
+  return {
+    engine: 'pglite',
+    adapter: new PrismaPGlite(db),
+    migrationSession: async () => ({ session, release: async () => undefined }),
+    close: async () => {
+      if (!db.closed) await db.close();
+    },
+  };
+}
+
+export function openPostgres(config: AppConfig): DatabaseConnection {
+  const url = config.DATABASE_URL!;
+  // Our own pool, so close() really ends it (Prisma leaves a pool it was given alone).
+  const pool = new Pool({ connectionString: url, max: config.DATABASE_POOL_MAX });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => undefined);
+  let ended = false;
+  return {
+    engine: 'postgresql',
+    adapter: new PrismaPg(pool),
+    migrationSession: async () => {
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      const session: SqlSession = {
+        query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
+        // The simple query protocol runs a whole script (unlike adapter-pg's `;` splitting).
+        exec: async (script) => void (await client.query(script)),
+      };
+      return { session, release: () => client.end() };
+    },
+    close: async () => {
+      if (ended) return;
+      ended = true;
+      await pool.end();
+    },
+  };
+}
+
+export async function openDatabase(config: AppConfig): Promise<DatabaseConnection> {
+  return config.DATABASE_URL ? openPostgres(config) : openPglite(config.embeddedDbPath);
+}

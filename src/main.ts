@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { config as loadDotenv } from 'dotenv';
+import { Logger } from 'nestjs-pino';
+import { createApp } from './app.setup';
+import { installSignalHandlers } from './common/lifecycle/graceful-shutdown';
+import { ConfigError, loadConfig } from './config/app.config';
+
+async function bootstrap(): Promise<void> {
+  if (process.env.NODE_ENV !== 'production') loadDotenv({ quiet: true });
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const app = await createApp(config);
+  installSignalHandlers(app, config.SHUTDOWN_GRACE_MS);
+  await app.listen(config.PORT, config.HOST);
+  app.get(Logger).log(`Parley listening on http://${config.HOST}:${config.PORT} (docs at /api/docs)`, 'Bootstrap');
+}
+
+void bootstrap();
