@@ -7,7 +7,12 @@ import { AppConfig } from './config/app.config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './infra/database/database.module';
 import { RedisModule } from './infra/redis/redis.module';
+import { CryptoModule } from './infra/crypto/crypto.module';
+import { AdminModule } from './modules/admin/admin.module';
+import { AuditModule } from './modules/audit/audit.module';
+import { AuthModule } from './modules/auth/auth.module';
 import { HealthModule } from './modules/health/health.module';
+import { ProfileModule } from './modules/profile/profile.module';
 
 export interface AppModuleOptions {
   /** Where log lines go instead of stdout (tests capture them). */
@@ -25,7 +30,12 @@ export class AppModule {
         CommonModule,
         DatabaseModule,
         RedisModule,
+        CryptoModule,
+        AuditModule,
+        AuthModule,
         HealthModule,
+        ProfileModule,
+        AdminModule,
       ],
     };
   }

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Logger, Post } from '@nestjs/common';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { IsInt, IsString, Max, Min } from 'class-validator';
 import { Public } from '../src/common/decorators/public.decorator';
-import { createTestApp, TestApp } from './support/test-app';
+import { createTestApp, registerUser, SignedIn, TestApp } from './support/test-app';
 
 class EchoDto {
   @IsString()
@@ -33,12 +33,14 @@ const ENVELOPE_KEYS = ['success', 'data', 'timestamp', 'requestId'];
 
 describe('Foundation (e2e)', () => {
   let t: TestApp;
+  let alice: SignedIn;
 
   beforeAll(async () => {
     t = await createTestApp({
       controllers: [ProbeController],
       env: { GIT_COMMIT: 'abc123def456', BUILD_TIME: '2026-11-21T08:00:00.000Z' },
     });
+    alice = await registerUser(t);
   });
   afterAll(() => t.close());
 
@@ -73,7 +75,8 @@ describe('Foundation (e2e)', () => {
     });
 
     it('gives version, build time, commit and environment', async () => {
-      const res = await t.http().get('/api/version').expect(200);
+      await t.http().get('/api/version').expect(401);
+      const res = await t.http().get('/api/version').set(alice.auth).expect(200);
       expect(res.body.data).toEqual({
         version: expect.stringMatching(/^\d+\.\d+\.\d+/),
         buildTime: '2026-11-21T08:00:00.000Z',
@@ -154,7 +157,7 @@ describe('Foundation (e2e)', () => {
     });
 
     it('generates one when absent and puts it on the request log lines', async () => {
-      const res = await t.http().get('/api/version').expect(200);
+      const res = await t.http().get('/api/version').set(alice.auth).expect(200);
       const id = res.headers['x-request-id'];
       expect(id).toMatch(/^req_/);
       const lines = t.logs.filter((l) => l.requestId === id).map((l) => l.msg);
@@ -168,7 +171,7 @@ describe('Foundation (e2e)', () => {
     it('never writes credentials from headers, query or logged objects', async () => {
       await t
         .http()
-        .get('/api/version?token=supersecret-query&page=2')
+        .get('/api/health?token=supersecret-query&page=2')
         .set('authorization', 'Bearer supersecret-bearer')
         .set('cookie', 'access_token=supersecret-cookie')
         .set('x-request-id', 'redact-1')

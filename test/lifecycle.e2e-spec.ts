@@ -5,7 +5,7 @@ import { Public } from '../src/common/decorators/public.decorator';
 import { LifecycleService } from '../src/common/lifecycle/lifecycle.service';
 import { shutdownGracefully } from '../src/common/lifecycle/graceful-shutdown';
 import { PrismaService } from '../src/infra/database/prisma.service';
-import { createTestApp, TestApp } from './support/test-app';
+import { createTestApp, TEST_REDIS_URL, TestApp } from './support/test-app';
 
 @Public()
 @Controller('test')
@@ -53,6 +53,23 @@ describe('Readiness and shutdown (e2e)', () => {
     t.app.get(LifecycleService).beginShutdown();
     const res = await t.http().get('/api/health/ready').expect(503);
     expect(res.body.error.details.error.lifecycle).toEqual({ status: 'down', message: 'shutting down' });
+  });
+
+  it('checks Redis when REDIS_URL is set', async () => {
+    t = await createTestApp({ env: { REDIS_URL: TEST_REDIS_URL } });
+    const ready = await t.http().get('/api/health/ready').expect(200);
+    expect(ready.body.data.checks.redis.status).toBe('up');
+    const detailed = await t.http().get('/api/health').expect(200);
+    expect(detailed.body.data.services.redis).toMatchObject({ status: 'healthy', latency: expect.any(Number) });
+  });
+
+  it('turns readiness to 503 when the configured Redis is unreachable', async () => {
+    t = await createTestApp({ env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    const ready = await t.http().get('/api/health/ready').expect(503);
+    expect(ready.body.error.details.error.redis.status).toBe('down');
+    expect(ready.body.error.details.info.database.status).toBe('up');
+    const detailed = await t.http().get('/api/health').expect(503);
+    expect(detailed.body.error.details.services.redis.status).toBe('unhealthy');
   });
 
   it('finishes in-flight requests, refuses new connections, then closes', async () => {

@@ -109,6 +109,67 @@ export class AppConfig {
   })
   ENCRYPTION_KEY?: string;
 
+  /** The previous JWT secret, still accepted for verification while secrets rotate. */
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'JWT_SECRET_PREVIOUS must be at least 32 characters' })
+  JWT_SECRET_PREVIOUS?: string;
+
+  /** The previous ENCRYPTION_KEY: opens provider keys until `npm run keys:rotate` re-encrypts them. */
+  @IsOptional()
+  @Matches(/^([0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=)$/, {
+    message: 'ENCRYPTION_KEY_PREVIOUS must be 32 bytes, as 64 hex characters or 44 base64 characters',
+  })
+  ENCRYPTION_KEY_PREVIOUS?: string;
+
+  /** Open sign-up; defaults to true outside production. */
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  ALLOW_REGISTRATION?: boolean;
+
+  /** Create admin@example.com / admin123 when the user table is empty (never in production). */
+  @Transform(toBoolean)
+  @IsBoolean()
+  SEED_DEMO_USER = true;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(60)
+  @Max(86_400)
+  ACCESS_TOKEN_TTL_SECONDS = 900;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(365)
+  REFRESH_TOKEN_TTL_DAYS = 30;
+
+  /** Argon2id memory cost in KiB (OWASP minimum 19456); lower only for tests. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(1_048_576)
+  PASSWORD_HASH_MEMORY_KIB = 19_456;
+
+  /** Failed sign-ins in a row that lock an account, and for how long. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  LOGIN_MAX_FAILURES = 5;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  LOGIN_LOCK_MINUTES = 15;
+
+  /** Per-route limits per minute overriding seed 001's defaults, e.g. `login=10,profile.update=40`. */
+  @IsString()
+  @Matches(/^(\s*[a-z][a-zA-Z.]*\s*=\s*\d+\s*)?(,\s*[a-z][a-zA-Z.]*\s*=\s*\d+\s*)*$/, {
+    message: 'RATE_LIMITS must look like name=limit,name=limit',
+  })
+  RATE_LIMITS = '';
+
   /** Express `trust proxy` setting: false, true, a hop count or a list of subnets. */
   @IsString()
   TRUST_PROXY = 'false';
@@ -168,6 +229,23 @@ export class AppConfig {
 
   get encryptionKey(): string {
     return this.ENCRYPTION_KEY!;
+  }
+
+  get allowRegistration(): boolean {
+    return this.ALLOW_REGISTRATION ?? !this.isProduction;
+  }
+
+  get seedDemoUser(): boolean {
+    return this.SEED_DEMO_USER && !this.isProduction;
+  }
+
+  get rateLimitOverrides(): Record<string, number> {
+    return Object.fromEntries(
+      this.RATE_LIMITS.split(',')
+        .map((pair) => pair.split('=').map((s) => s.trim()))
+        .filter(([name, limit]) => name && limit)
+        .map(([name, limit]) => [name, Number(limit)]),
+    );
   }
 
   get trustProxy(): boolean | number | string {

@@ -12,6 +12,8 @@ import { AppConfig, loadConfig } from '../../src/config/app.config';
  * gets its own in-memory PGlite.
  */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
+/** The machine's Redis (CI sets it explicitly). */
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -33,6 +35,7 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
   return loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'debug',
+    PASSWORD_HASH_MEMORY_KIB: '1024',
     JWT_SECRET: 'test-jwt-secret-that-is-long-enough-0123456789',
     ENCRYPTION_KEY: 'a'.repeat(64),
     ...(TEST_DATABASE_URL ? { DATABASE_URL: TEST_DATABASE_URL, MIGRATE_ON_START: 'true' } : { EMBEDDED_DB_PATH: 'memory://' }),
@@ -70,4 +73,52 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       await app.close();
     },
   };
+}
+
+export interface SignedIn {
+  user: { id: string; username: string; role: string };
+  /** Raw access JWT, usable as `Authorization: Bearer …`. */
+  accessToken: string;
+  refreshToken: string;
+  /** `Cookie` header value carrying both session cookies. */
+  cookies: string;
+  auth: { Authorization: string };
+}
+
+export function cookieValue(setCookie: string[] | string | undefined, name: string): string | undefined {
+  const list = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
+  const line = list.find((c) => c.startsWith(`${name}=`));
+  return line ? decodeURIComponent(line.slice(name.length + 1).split(';')[0]) : undefined;
+}
+
+export function sessionFrom(res: { body: { data: { user: SignedIn['user'] } }; headers: Record<string, unknown> }): SignedIn {
+  const setCookie = res.headers['set-cookie'] as string[];
+  const accessToken = cookieValue(setCookie, 'access_token')!;
+  const refreshToken = cookieValue(setCookie, 'refresh_token')!;
+  return {
+    user: res.body.data.user,
+    accessToken,
+    refreshToken,
+    cookies: `access_token=${accessToken}; refresh_token=${refreshToken}`,
+    auth: { Authorization: `Bearer ${accessToken}` },
+  };
+}
+
+let userCounter = 0;
+export const DEFAULT_PASSWORD = 'correct horse battery';
+
+/** Registers a fresh user (unique username per call) and returns its session. */
+export async function registerUser(t: TestApp, overrides: { username?: string; password?: string } = {}): Promise<SignedIn> {
+  const username = overrides.username ?? `user${++userCounter}.${Date.now()}@example.com`;
+  const res = await t
+    .http()
+    .post('/api/register')
+    .send({ username, password: overrides.password ?? DEFAULT_PASSWORD })
+    .expect(201);
+  return sessionFrom(res);
+}
+
+export async function login(t: TestApp, username: string, password: string): Promise<SignedIn> {
+  const res = await t.http().post('/api/login').send({ username, password }).expect(200);
+  return sessionFrom(res);
 }

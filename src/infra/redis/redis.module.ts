@@ -10,7 +10,10 @@ class RedisLifecycle implements OnModuleDestroy {
   constructor(@Inject(REDIS) private readonly redis: RedisClient) {}
 
   async onModuleDestroy(): Promise<void> {
-    await this.redis?.quit().catch(() => this.redis?.disconnect());
+    if (!this.redis) return;
+    // QUIT waits for a connection; one that never came up is just dropped.
+    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis?.disconnect());
+    else this.redis.disconnect();
   }
 }
 

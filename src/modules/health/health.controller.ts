@@ -1,22 +1,23 @@
 import { Controller, Get, HttpStatus } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../../common/decorators/public.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorator';
+import { RateLimit } from '../../common/throttling/rate-limits';
 import { HealthDto, LivenessDto, ReadinessDto, VersionDto } from './health.dto';
 import { HealthService } from './health.service';
 
-/** Kubernetes probes and service information. Probes are public, never throttled, logged at debug. */
+/** Kubernetes probes and service information. Probes are public, never rate limited, logged at debug. */
 @ApiTags('health')
-@SkipThrottle()
 @Controller()
 export class HealthController {
   constructor(private readonly health: HealthService) {}
 
   @Public()
   @Get('health/live')
+  @SkipThrottle()
   @ApiOperation({ summary: 'Liveness probe: the process answers; checks no dependency' })
   @ApiEnvelope(LivenessDto)
   live(): LivenessDto {
@@ -26,6 +27,7 @@ export class HealthController {
   /** Excluded from the /api prefix: seed 000's alias of liveness. */
   @Public()
   @Get('healthz')
+  @SkipThrottle()
   @ApiOperation({ summary: 'Liveness probe alias (/healthz)' })
   @ApiEnvelope(LivenessDto)
   healthz(): LivenessDto {
@@ -34,6 +36,7 @@ export class HealthController {
 
   @Public()
   @Get('health/ready')
+  @SkipThrottle()
   @ApiOperation({ summary: 'Readiness probe: database, Redis when configured; 503 while shutting down' })
   @ApiEnvelope(ReadinessDto)
   @ApiErrors(HttpStatus.SERVICE_UNAVAILABLE)
@@ -43,6 +46,7 @@ export class HealthController {
 
   @Public()
   @Get('health')
+  @RateLimit('health.detailed')
   @ApiOperation({ summary: 'Detailed health: status, uptime, services, version, environment' })
   @ApiEnvelope(HealthDto)
   @ApiErrors(HttpStatus.SERVICE_UNAVAILABLE)
@@ -55,7 +59,11 @@ export class HealthController {
   }
 
   @ApiTags('system')
+  @ApiCookieAuth('cookie')
+  @ApiBearerAuth('bearer')
   @Get('version')
+  @RateLimit('version')
+  @ApiErrors(HttpStatus.UNAUTHORIZED)
   @ApiOperation({ summary: 'Version, build time, commit and environment' })
   @ApiEnvelope(VersionDto)
   version(): VersionDto {

@@ -1,0 +1,118 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import type { Request } from 'express';
+import type { AuthUser } from '../../common/decorators/current-user.decorator';
+import { AppException } from '../../common/errors/app.exception';
+import { ErrorCode } from '../../common/errors/error-codes';
+import { decodeCursor, pageOf } from '../../common/http/cursor';
+import { Paginated } from '../../common/http/envelope';
+import { User } from '../../infra/database/generated/client';
+import { AuditRepository } from '../audit/audit.repository';
+import { AuditAction, AuditService } from '../audit/audit.service';
+import { checkPasswordPolicy, normalizeUsername } from '../auth/auth.service';
+import { CredentialsRepository } from '../auth/credentials.repository';
+import { PasswordService } from '../auth/password.service';
+import { UsersRepository } from '../auth/users.repository';
+import { AdminUserDto, AuditEntryDto, AuditQueryDto, CreateUserDto, ListUsersQueryDto, UpdateUserDto } from './admin.dto';
+
+export function toAdminUser(user: User): AdminUserDto {
+  return {
+    id: user.id,
+    username: user.username,
+    displayName: user.displayName,
+    role: user.role,
+    disabled: user.disabledAt !== null,
+    lockedUntil: user.lockedUntil && user.lockedUntil > new Date() ? user.lockedUntil : null,
+    createdAt: user.createdAt,
+    updatedAt: user.updatedAt,
+  };
+}
+
+const cannotTargetSelf = (what: string) =>
+  new AppException(ErrorCode.UNPROCESSABLE, `Admins cannot ${what} their own account`, HttpStatus.UNPROCESSABLE_ENTITY);
+
+@Injectable()
+export class AdminService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly credentials: CredentialsRepository,
+    private readonly passwords: PasswordService,
+    private readonly auditLog: AuditRepository,
+    private readonly audit: AuditService,
+  ) {}
+
+  async listUsers(query: ListUsersQueryDto): Promise<Paginated<{ users: AdminUserDto[] }>> {
+    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const rows = await this.users.list(query.limit, after, query.q);
+    const page = pageOf(rows, query.limit, (u) => u.createdAt.toISOString());
+    return new Paginated({ users: page.items.map(toAdminUser) }, { cursor: page.cursor, limit: query.limit, hasMore: page.hasMore });
+  }
+
+  async getUser(id: string): Promise<AdminUserDto> {
+    return toAdminUser(await this.requireUser(id));
+  }
+
+  async createUser(admin: AuthUser, dto: CreateUserDto, req: Request): Promise<AdminUserDto> {
+    const username = normalizeUsername(dto.username);
+    checkPasswordPolicy(username, dto.password);
+    if (await this.users.findByUsername(username)) {
+      throw new AppException(ErrorCode.CONFLICT, 'An account with this username already exists', HttpStatus.CONFLICT);
+    }
+    const user = await this.users.create({
+      username,
+      passwordHash: await this.passwords.hash(dto.password),
+      displayName: dto.displayName?.trim() || null,
+      role: dto.role ?? 'user',
+    });
+    await this.audit.record(req, { action: AuditAction.AdminUserCreated, actorId: admin.id, target: user.id, metadata: { role: user.role } });
+    return toAdminUser(user);
+  }
+
+  async updateUser(admin: AuthUser, id: string, dto: UpdateUserDto, req: Request): Promise<AdminUserDto> {
+    const user = await this.requireUser(id);
+    if (id === admin.id && (dto.disabled === true || dto.role === 'user')) throw cannotTargetSelf('disable or demote');
+    if (dto.password) checkPasswordPolicy(user.username, dto.password);
+    const updated = await this.users.update(id, {
+      ...(dto.displayName !== undefined ? { displayName: dto.displayName.trim() || null } : {}),
+      ...(dto.role ? { role: dto.role } : {}),
+      ...(dto.disabled !== undefined ? { disabledAt: dto.disabled ? (user.disabledAt ?? new Date()) : null } : {}),
+      ...(dto.password ? { passwordHash: await this.passwords.hash(dto.password), failedLoginCount: 0, lockedUntil: null } : {}),
+    });
+    // A disabled account or a reset password leaves no session or token behind.
+    if (dto.disabled || dto.password) await this.credentials.revokeUserSessions(id);
+    if (dto.disabled) await this.credentials.revokeUserApiTokens(id);
+    const changed = Object.keys(dto).filter((k) => dto[k as keyof UpdateUserDto] !== undefined);
+    await this.audit.record(req, { action: AuditAction.AdminUserUpdated, actorId: admin.id, target: id, metadata: { changed } });
+    return toAdminUser(updated);
+  }
+
+  async deleteUser(admin: AuthUser, id: string, req: Request): Promise<void> {
+    if (id === admin.id) throw cannotTargetSelf('delete');
+    await this.requireUser(id);
+    await this.users.delete(id);
+    await this.audit.record(req, { action: AuditAction.AdminUserDeleted, actorId: admin.id, target: id });
+  }
+
+  async listAudit(query: AuditQueryDto): Promise<Paginated<{ entries: AuditEntryDto[] }>> {
+    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const rows = await this.auditLog.list({ action: query.action, actorId: query.actorId }, query.limit, after);
+    const page = pageOf(rows, query.limit, (e) => e.createdAt.toISOString());
+    const entries = page.items.map((e) => ({
+      id: e.id,
+      action: e.action,
+      actorId: e.actorId,
+      actorUsername: e.actor?.username ?? null,
+      target: e.target,
+      ip: e.ip,
+      requestId: e.requestId,
+      metadata: e.metadata as Record<string, unknown>,
+      createdAt: e.createdAt,
+    }));
+    return new Paginated({ entries }, { cursor: page.cursor, limit: query.limit, hasMore: page.hasMore });
+  }
+
+  private async requireUser(id: string): Promise<User> {
+    const user = await this.users.findById(id);
+    if (!user) throw AppException.notFound('User');
+    return user;
+  }
+}

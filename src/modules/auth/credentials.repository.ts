@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { ApiToken, Prisma, RefreshToken } from '../../infra/database/generated/client';
+import { PrismaService } from '../../infra/database/prisma.service';
+
+/** Refresh tokens and personal API tokens: hashed secrets that stand for a user. */
+@Injectable()
+export class CredentialsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  createRefreshToken(data: Prisma.RefreshTokenUncheckedCreateInput): Promise<RefreshToken> {
+    return this.prisma.refreshToken.create({ data });
+  }
+
+  findRefreshToken(tokenHash: string): Promise<RefreshToken | null> {
+    return this.prisma.refreshToken.findUnique({ where: { tokenHash } });
+  }
+
+  /** Marks a token rotated unless it already was: false means someone used it before (reuse). */
+  async claimRefreshToken(id: string): Promise<boolean> {
+    const { count } = await this.prisma.refreshToken.updateMany({
+      where: { id, rotatedAt: null, revokedAt: null },
+      data: { rotatedAt: new Date() },
+    });
+    return count === 1;
+  }
+
+  async revokeFamily(familyId: string): Promise<number> {
+    const { count } = await this.prisma.refreshToken.updateMany({
+      where: { familyId, revokedAt: null },
+      data: { revokedAt: new Date() },
+    });
+    return count;
+  }
+
+  /** Ends every session of a user (password change, disable), optionally sparing one family. */
+  async revokeUserSessions(userId: string, exceptFamilyId?: string): Promise<number> {
+    const { count } = await this.prisma.refreshToken.updateMany({
+      where: { userId, revokedAt: null, ...(exceptFamilyId ? { familyId: { not: exceptFamilyId } } : {}) },
+      data: { revokedAt: new Date() },
+    });
+    return count;
+  }
+
+  createApiToken(data: Prisma.ApiTokenUncheckedCreateInput): Promise<ApiToken> {
+    return this.prisma.apiToken.create({ data });
+  }
+
+  findApiToken(tokenHash: string): Promise<ApiToken | null> {
+    return this.prisma.apiToken.findUnique({ where: { tokenHash } });
+  }
+
+  listApiTokens(userId: string): Promise<ApiToken[]> {
+    return this.prisma.apiToken.findMany({ where: { userId, revokedAt: null }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+  }
+
+  /** Revokes a token of this user; false when there is no such live token. */
+  async revokeApiToken(userId: string, id: string): Promise<boolean> {
+    const { count } = await this.prisma.apiToken.updateMany({ where: { id, userId, revokedAt: null }, data: { revokedAt: new Date() } });
+    return count === 1;
+  }
+
+  async revokeUserApiTokens(userId: string): Promise<number> {
+    const { count } = await this.prisma.apiToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: new Date() } });
+    return count;
+  }
+
+  touchApiToken(id: string): Promise<unknown> {
+    return this.prisma.apiToken.update({ where: { id }, data: { lastUsedAt: new Date() } });
+  }
+}
