@@ -36,6 +36,8 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
     NODE_ENV: 'test',
     LOG_LEVEL: 'debug',
     PASSWORD_HASH_MEMORY_KIB: '1024',
+    // Suites sign in many users from 127.0.0.1; suites about limits set RATE_LIMITS: '' to get seed 001's.
+    RATE_LIMITS: 'login=1000,register=1000,refresh=1000',
     JWT_SECRET: 'test-jwt-secret-that-is-long-enough-0123456789',
     ENCRYPTION_KEY: 'a'.repeat(64),
     ...(TEST_DATABASE_URL ? { DATABASE_URL: TEST_DATABASE_URL, MIGRATE_ON_START: 'true' } : { EMBEDDED_DB_PATH: 'memory://' }),

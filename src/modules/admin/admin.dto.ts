@@ -1,14 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsEmail, IsIn, IsInt, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
 import type { Role } from '../../common/decorators/current-user.decorator';
+import { IsOptionalNonNull } from '../../common/http/optional';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/auth.dto';
 
 const ROLES: Role[] = ['user', 'admin'];
 
 export class PageQueryDto {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
+  @IsOptionalNonNull()
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -16,7 +17,7 @@ export class PageQueryDto {
   limit: number = 20;
 
   @ApiPropertyOptional({ description: 'Opaque cursor from the previous page' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(500)
   cursor?: string;
@@ -24,7 +25,7 @@ export class PageQueryDto {
 
 export class ListUsersQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Part of a username' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(254)
   q?: string;
@@ -32,13 +33,13 @@ export class ListUsersQueryDto extends PageQueryDto {
 
 export class AuditQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ example: 'auth.login_failed' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(100)
   action?: string;
 
   @ApiPropertyOptional({ format: 'uuid' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsUUID()
   actorId?: string;
 }
@@ -56,37 +57,37 @@ export class CreateUserDto {
   password: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(100)
   displayName?: string;
 
   @ApiPropertyOptional({ enum: ROLES, default: 'user' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsIn(ROLES)
   role?: Role;
 }
 
 export class UpdateUserDto {
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(100)
   displayName?: string;
 
   @ApiPropertyOptional({ enum: ROLES })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsIn(ROLES)
   role?: Role;
 
   /** Disabling signs the user out everywhere and revokes their personal tokens. */
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsBoolean()
   disabled?: boolean;
 
   @ApiPropertyOptional({ minLength: PASSWORD_MIN_LENGTH })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MinLength(PASSWORD_MIN_LENGTH)
   @MaxLength(PASSWORD_MAX_LENGTH)

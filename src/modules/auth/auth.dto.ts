@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsNotEmpty, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsNotEmpty, IsString, MaxLength, MinLength } from 'class-validator';
 import type { Role } from '../../common/decorators/current-user.decorator';
+import { IsOptionalNonNull } from '../../common/http/optional';
 
 export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 256;
@@ -20,7 +21,7 @@ export class RegisterDto {
   password: string;
 
   @ApiPropertyOptional({ example: 'John Doe' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(100)
   displayName?: string;
@@ -43,7 +44,7 @@ export class LoginDto {
 export class RefreshDto {
   /** For clients without cookies; browsers send the refresh_token cookie instead. */
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(200)
   refreshToken?: string;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Role } from '../../common/decorators/current-user.decorator';
 import { AppConfig } from '../../config/app.config';
 
@@ -51,6 +51,7 @@ export class TokenService {
       algorithm: 'HS256',
       keyid: this.signing.kid,
       expiresIn: this.accessTtlSeconds,
+      jwtid: randomUUID(),
     });
   }
 

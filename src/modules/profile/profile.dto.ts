@@ -3,6 +3,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import type { Role } from '../../common/decorators/current-user.decorator';
+import { IsOptionalNonNull } from '../../common/http/optional';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/auth.dto';
 
 export const SYSTEM_PROMPT_MAX_LENGTH = 8000;
@@ -18,14 +19,14 @@ export class SettingsDto {
   defaultModel?: string | null;
 
   @ApiPropertyOptional({ minimum: 0, maximum: 2, example: 0.7 })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(2)
   defaultTemperature?: number;
 
   @ApiPropertyOptional({ maxLength: SYSTEM_PROMPT_MAX_LENGTH, example: 'You are a helpful assistant...' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(SYSTEM_PROMPT_MAX_LENGTH)
   systemPrompt?: string;
@@ -33,13 +34,13 @@ export class SettingsDto {
 
 export class UpdateProfileDto {
   @ApiPropertyOptional({ example: 'John Smith' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsString()
   @MaxLength(100)
   displayName?: string;
 
   @ApiPropertyOptional({ type: SettingsDto })
-  @IsOptional()
+  @IsOptionalNonNull()
   @ValidateNested()
   @Type(() => SettingsDto)
   settings?: SettingsDto;
@@ -103,7 +104,7 @@ export class UpdatedProfileDto {
 }
 
 const IsProviderKey = () =>
-  applyDecorators(IsOptional(), IsString(), MinLength(8), MaxLength(512), Matches(/^\S+$/, { message: '$property must not contain spaces' }));
+  applyDecorators(IsOptionalNonNull(), IsString(), MinLength(8), MaxLength(512), Matches(/^\S+$/, { message: '$property must not contain spaces' }));
 
 /** Keys to add or replace; at least one. */
 export class SetApiKeysDto {
@@ -158,7 +159,7 @@ export class CreateTokenDto {
   name: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 365, description: 'Omit for a token that does not expire' })
-  @IsOptional()
+  @IsOptionalNonNull()
   @IsInt()
   @Min(1)
   @Max(365)

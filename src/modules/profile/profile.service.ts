@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import type { AuthUser } from '../../common/decorators/current-user.decorator';
 import { AppException } from '../../common/errors/app.exception';
+import { definedFields } from '../../common/http/optional';
 import { ProviderKey, User } from '../../infra/database/generated/client';
 import { KeyVault } from '../../infra/crypto/key-vault';
 import { AuditAction, AuditService } from '../audit/audit.service';
@@ -43,7 +44,7 @@ export class ProfileService {
 
   async update(actor: AuthUser, dto: UpdateProfileDto): Promise<UpdatedProfileUserDto> {
     const user = await this.requireUser(actor.id);
-    const settings = { ...settingsOf(user), ...(dto.settings ?? {}) };
+    const settings = { ...settingsOf(user), ...(dto.settings ? definedFields(dto.settings) : {}) };
     const updated = await this.users.update(user.id, {
       ...(dto.displayName !== undefined ? { displayName: dto.displayName.trim() || null } : {}),
       ...(dto.settings ? { settings: settings as object } : {}),
