@@ -52,8 +52,9 @@ describe('Auth (e2e)', () => {
       const cleared = out.headers['set-cookie'] as unknown as string[];
       expect(cleared.find((c) => c.startsWith('access_token=;'))).toMatch(/Expires=Thu, 01 Jan 1970/);
       expect(cleared.find((c) => c.startsWith('refresh_token=;'))).toBeDefined();
-      // The session is over server-side too: its refresh token no longer works.
+      // The session is over server-side too: neither its refresh nor its access token works.
       await t.http().post('/api/refresh').send({ refreshToken: next.refreshToken }).expect(401);
+      await t.http().get('/api/profile').set(next.auth).expect(401);
     });
 
     it('sets httpOnly, SameSite=Lax, path-scoped cookies (not Secure outside production)', async () => {
@@ -132,6 +133,7 @@ describe('Auth (e2e)', () => {
       const replay = await t.http().post('/api/refresh').send({ refreshToken: first.refreshToken }).expect(401);
       expect(replay.body.error.code).toBe('INVALID_REFRESH_TOKEN');
       await t.http().post('/api/refresh').send({ refreshToken: third.refreshToken }).expect(401);
+      await t.http().get('/api/profile').set(third.auth).expect(401);
 
       const audit = await prisma.auditLog.findMany({ where: { action: 'auth.refresh_reuse', actorId: first.user.id } });
       expect(audit).toHaveLength(1);

@@ -146,9 +146,10 @@ export class AuthService {
     if (credential.startsWith(API_TOKEN_PREFIX)) return this.authenticateApiToken(credential);
     const claims = this.tokens.verifyAccess(credential);
     if (!claims) return null;
-    // One primary-key read per request keeps deleted and disabled users out at once.
-    const user = await this.users.findById(claims.sub);
-    if (!user || user.disabledAt) return null;
+    // Two indexed reads per request keep deleted and disabled users, and ended sessions
+    // (logout, password change, reuse detection), out at once rather than after 15 minutes.
+    const [user, active] = await Promise.all([this.users.findById(claims.sub), this.credentials.isSessionActive(claims.sid)]);
+    if (!user || user.disabledAt || !active) return null;
     return { id: user.id, username: user.username, role: user.role, via: 'session', sessionId: claims.sid };
   }
 

@@ -41,6 +41,11 @@ export class CredentialsRepository {
     return count;
   }
 
+  /** Whether any token of the family is still unrevoked, i.e. the sign-in has not ended. */
+  async isSessionActive(familyId: string): Promise<boolean> {
+    return (await this.prisma.refreshToken.count({ where: { familyId, revokedAt: null } })) > 0;
+  }
+
   createApiToken(data: Prisma.ApiTokenUncheckedCreateInput): Promise<ApiToken> {
     return this.prisma.apiToken.create({ data });
   }
