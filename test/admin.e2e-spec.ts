@@ -3,7 +3,7 @@ import type { Response } from 'supertest';
 import { PrismaService } from '../src/infra/database/prisma.service';
 import { DEMO_PASSWORD, DEMO_USERNAME } from '../src/modules/auth/demo-user.seeder';
 import { PasswordService } from '../src/modules/auth/password.service';
-import { createTestApp, DEFAULT_PASSWORD, login, registerUser, SignedIn, TEST_DATABASE_URL, TestApp } from './support/test-app';
+import { createTestApp, DEFAULT_PASSWORD, expectError, login, registerUser, SignedIn, TEST_DATABASE_URL, TestApp } from './support/test-app';
 
 /**
  * Admin endpoints (users and audit log) as the demo admin of seed 003 and as a normal user.
@@ -24,17 +24,6 @@ const email = (label: string) => `${label}-${RUN}-${++seq}@example.com`;
 const b64url = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function expectError(res: Response, status: number, code: string): void {
-  expect({ status: res.status, body: res.body }).toEqual({
-    status,
-    body: {
-      success: false,
-      error: expect.objectContaining({ code, message: expect.any(String) }),
-      timestamp: expect.stringMatching(ISO),
-      requestId: res.headers['x-request-id'],
-    },
-  });
-}
 
 /** createdAt descending, then id descending: the order both lists promise. */
 function expectNewestFirst(rows: Array<{ id: string; createdAt: string }>): void {

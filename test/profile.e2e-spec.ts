@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Response } from 'supertest';
 import { PrismaService } from '../src/infra/database/prisma.service';
-import { createTestApp, DEFAULT_PASSWORD, login, registerUser, SignedIn, TestApp } from './support/test-app';
+import { createTestApp, DEFAULT_PASSWORD, expectError, login, registerUser, SignedIn, TestApp } from './support/test-app';
 
 /**
  * Profile, provider keys (BYOK), personal tokens and password change, as a client sees them.
@@ -15,18 +14,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const secret = (prefix: string) => `${prefix}${randomBytes(24).toString('base64url')}`;
 
-/** The seed 001 error envelope with the given status and code. */
-function expectError(res: Response, status: number, code: string): void {
-  expect({ status: res.status, body: res.body }).toEqual({
-    status,
-    body: {
-      success: false,
-      error: expect.objectContaining({ code, message: expect.any(String) }),
-      timestamp: expect.stringMatching(ISO),
-      requestId: res.headers['x-request-id'],
-    },
-  });
-}
 
 describe('Profile (e2e)', () => {
   let t: TestApp;

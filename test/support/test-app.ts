@@ -124,3 +124,16 @@ export async function login(t: TestApp, username: string, password: string): Pro
   const res = await t.http().post('/api/login').send({ username, password }).expect(200);
   return sessionFrom(res);
 }
+
+/** Seed 001's error envelope with the given status and code, echoing the request id. */
+export function expectError(res: { status: number; body: unknown; headers: Record<string, unknown> }, status: number, code: string): void {
+  expect({ status: res.status, body: res.body }).toEqual({
+    status,
+    body: {
+      success: false,
+      error: expect.objectContaining({ code, message: expect.any(String) }),
+      timestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+      requestId: res.headers['x-request-id'],
+    },
+  });
+}

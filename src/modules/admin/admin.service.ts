@@ -8,7 +8,7 @@ import { Paginated } from '../../common/http/envelope';
 import { User } from '../../infra/database/generated/client';
 import { AuditRepository } from '../audit/audit.repository';
 import { AuditAction, AuditService } from '../audit/audit.service';
-import { checkPasswordPolicy, normalizeUsername } from '../auth/auth.service';
+import { AuthService, checkPasswordPolicy } from '../auth/auth.service';
 import { CredentialsRepository } from '../auth/credentials.repository';
 import { PasswordService } from '../auth/password.service';
 import { UsersRepository } from '../auth/users.repository';
@@ -36,6 +36,7 @@ export class AdminService {
     private readonly users: UsersRepository,
     private readonly credentials: CredentialsRepository,
     private readonly passwords: PasswordService,
+    private readonly auth: AuthService,
     private readonly auditLog: AuditRepository,
     private readonly audit: AuditService,
   ) {}
@@ -52,17 +53,7 @@ export class AdminService {
   }
 
   async createUser(admin: AuthUser, dto: CreateUserDto, req: Request): Promise<AdminUserDto> {
-    const username = normalizeUsername(dto.username);
-    checkPasswordPolicy(username, dto.password);
-    if (await this.users.findByUsername(username)) {
-      throw new AppException(ErrorCode.CONFLICT, 'An account with this username already exists', HttpStatus.CONFLICT);
-    }
-    const user = await this.users.create({
-      username,
-      passwordHash: await this.passwords.hash(dto.password),
-      displayName: dto.displayName?.trim() || null,
-      role: dto.role ?? 'user',
-    });
+    const user = await this.auth.createAccount(dto);
     await this.audit.record(req, { action: AuditAction.AdminUserCreated, actorId: admin.id, target: user.id, metadata: { role: user.role } });
     return toAdminUser(user);
   }

@@ -1,7 +1,7 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
-import type { AuthUser } from '../../common/decorators/current-user.decorator';
+import type { AuthUser, Role } from '../../common/decorators/current-user.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { AppConfig } from '../../config/app.config';
@@ -50,18 +50,24 @@ export class AuthService {
     if (!this.config.allowRegistration) {
       throw new AppException(ErrorCode.REGISTRATION_DISABLED, 'Registration is disabled on this server', HttpStatus.FORBIDDEN);
     }
-    const username = normalizeUsername(dto.username);
-    checkPasswordPolicy(username, dto.password);
+    const user = await this.createAccount(dto);
+    await this.audit.record(req, { action: AuditAction.Register, actorId: user.id, target: user.id });
+    return { user, session: await this.startSession(user, req) };
+  }
+
+  /** A new account under the password policy; sign-up and admins both create them here. */
+  async createAccount(input: { username: string; password: string; displayName?: string; role?: Role }): Promise<User> {
+    const username = normalizeUsername(input.username);
+    checkPasswordPolicy(username, input.password);
     if (await this.users.findByUsername(username)) {
       throw new AppException(ErrorCode.CONFLICT, 'An account with this username already exists', HttpStatus.CONFLICT);
     }
-    const user = await this.users.create({
+    return this.users.create({
       username,
-      passwordHash: await this.passwords.hash(dto.password),
-      displayName: dto.displayName?.trim() || null,
+      passwordHash: await this.passwords.hash(input.password),
+      displayName: input.displayName?.trim() || null,
+      role: input.role ?? 'user',
     });
-    await this.audit.record(req, { action: AuditAction.Register, actorId: user.id, target: user.id });
-    return { user, session: await this.startSession(user, req) };
   }
 
   /**
