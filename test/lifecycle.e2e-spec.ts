@@ -63,6 +63,25 @@ describe('Readiness and shutdown (e2e)', () => {
     expect(detailed.body.data.services.redis).toMatchObject({ status: 'healthy', latency: expect.any(Number) });
   });
 
+  it('shares rate-limit counters between instances through Redis', async () => {
+    const env = { REDIS_URL: TEST_REDIS_URL, TRUST_PROXY: 'true', RATE_LIMITS: 'login=2' };
+    t = await createTestApp({ env });
+    const other = await createTestApp({ env });
+    try {
+      // A client address of its own per run: Redis keeps counters for the whole window.
+      const client = `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+      const attempt = (app: typeof t) =>
+        app.http().post('/api/login').set('x-forwarded-for', client).send({ username: 'nobody@example.com', password: 'wrong-password' });
+      expect((await attempt(t)).status).toBe(401);
+      expect((await attempt(other)).status).toBe(401);
+      const third = await attempt(t);
+      expect(third.status).toBe(429);
+      expect(third.headers['retry-after']).toBeDefined();
+    } finally {
+      await other.close();
+    }
+  });
+
   it('turns readiness to 503 when the configured Redis is unreachable', async () => {
     t = await createTestApp({ env: { REDIS_URL: 'redis://127.0.0.1:1' } });
     const ready = await t.http().get('/api/health/ready').expect(503);
