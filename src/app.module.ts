@@ -12,6 +12,7 @@ import { AdminModule } from './modules/admin/admin.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { HealthModule } from './modules/health/health.module';
+import { ModelsModule } from './modules/models/models.module';
 import { ProfileModule } from './modules/profile/profile.module';
 
 export interface AppModuleOptions {
@@ -35,6 +36,7 @@ export class AppModule {
         AuthModule,
         HealthModule,
         ProfileModule,
+        ModelsModule,
         AdminModule,
       ],
     };

@@ -6,6 +6,8 @@ import {
   IsIn,
   IsInt,
   IsISO8601,
+  IsJSON,
+  IsUrl,
   IsOptional,
   getMetadataStorage,
   IsString,
@@ -170,6 +172,91 @@ export class AppConfig {
   })
   RATE_LIMITS = '';
 
+  // --- Model providers (each base URL in the form its SDK takes) ---------------------
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
+  OPENAI_BASE_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  OPENAI_API_KEY?: string;
+
+  /** Seed 000's generic names for the default OpenAI-compatible provider; OPENAI_* win. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
+  PROVIDER_BASE_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  PROVIDER_API_KEY?: string;
+
+  @IsOptional()
+  @IsJSON()
+  PROVIDER_HEADERS_JSON?: string;
+
+  /** Extra OpenAI-compatible servers: JSON [{"name","baseUrl","apiKey"?,"headers"?}]. */
+  @IsOptional()
+  @IsJSON()
+  OPENAI_COMPATIBLE_ENDPOINTS?: string;
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
+  ANTHROPIC_BASE_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  ANTHROPIC_API_KEY?: string;
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
+  GOOGLE_BASE_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  GOOGLE_API_KEY?: string;
+
+  @IsUrl({ require_tld: false, require_protocol: true })
+  OLLAMA_BASE_URL = 'http://127.0.0.1:11434';
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  OLLAMA_ENABLED = true;
+
+  /** The offline demo model; defaults to on outside production. */
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  DEMO_PROVIDER_ENABLED?: boolean;
+
+  /** Milliseconds between the demo model's tokens. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(5000)
+  DEMO_TOKEN_DELAY_MS = 40;
+
+  /** A catalog file replacing or extending the shipped one (same format). */
+  @IsOptional()
+  @IsString()
+  MODELS_FILE?: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  PROVIDER_TIMEOUT_MS = 120_000;
+
+  /** Attempts after the first, before the first token only. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  PROVIDER_MAX_RETRIES = 2;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  PROVIDER_RETRY_BASE_MS = 500;
+
   /** Express `trust proxy` setting: false, true, a hop count or a list of subnets. */
   @IsString()
   TRUST_PROXY = 'false';
@@ -246,6 +333,10 @@ export class AppConfig {
         .filter(([name, limit]) => name && limit)
         .map(([name, limit]) => [name, Number(limit)]),
     );
+  }
+
+  get demoProviderEnabled(): boolean {
+    return this.DEMO_PROVIDER_ENABLED ?? !this.isProduction;
   }
 
   get trustProxy(): boolean | number | string {

@@ -38,6 +38,12 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
     PASSWORD_HASH_MEMORY_KIB: '1024',
     // Suites sign in many users from 127.0.0.1; suites about limits set RATE_LIMITS: '' to get seed 001's.
     RATE_LIMITS: 'login=1000,register=1000,refresh=1000',
+    // Providers point at a closed local port unless a suite starts a fake: tests never leave the machine.
+    OPENAI_BASE_URL: 'http://127.0.0.1:9/v1',
+    ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
+    GOOGLE_BASE_URL: 'http://127.0.0.1:9',
+    OLLAMA_BASE_URL: 'http://127.0.0.1:9',
+    DEMO_TOKEN_DELAY_MS: '0',
     JWT_SECRET: 'test-jwt-secret-that-is-long-enough-0123456789',
     ENCRYPTION_KEY: 'a'.repeat(64),
     ...(TEST_DATABASE_URL ? { DATABASE_URL: TEST_DATABASE_URL, MIGRATE_ON_START: 'true' } : { EMBEDDED_DB_PATH: 'memory://' }),

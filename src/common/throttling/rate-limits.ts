@@ -14,6 +14,9 @@ export const DEFAULT_RATE_LIMITS = {
   'profile.tokens': 20,
   'profile.password': 5,
   admin: 60,
+  'models.list': 60,
+  'models.status': 30,
+  'models.load': 3,
 } as const;
 
 export type RateLimitName = keyof typeof DEFAULT_RATE_LIMITS;

@@ -24,6 +24,10 @@ export class ProfileRepository {
     return count === 1;
   }
 
+  touchKey(id: string): Promise<ProviderKey> {
+    return this.prisma.providerKey.update({ where: { id }, data: { lastUsedAt: new Date() } });
+  }
+
   /** Keys sealed under another master key than `currentVersion`, a batch at a time. */
   keysNotUnder(currentVersion: string, take: number): Promise<ProviderKey[]> {
     return this.prisma.providerKey.findMany({ where: { keyVersion: { not: currentVersion } }, take, orderBy: { id: 'asc' } });

@@ -20,9 +20,8 @@ import {
   UpdateProfileDto,
 } from './profile.dto';
 import { ProfileRepository } from './profile.repository';
+import { keyContext } from './provider-keys.service';
 
-/** The owner and provider a ciphertext is bound to (GCM associated data): a row copied to another user does not open. */
-const keyContext = (userId: string, provider: string) => `${userId}:${provider}`;
 
 @Injectable()
 export class ProfileService {

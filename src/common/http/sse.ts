@@ -1,0 +1,48 @@
+import type { Response } from 'express';
+
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * A Server-Sent Events response: the headers that stop proxies buffering, `event:`/`id:`
+ * frames, and comment heartbeats so idle connections are not cut.
+ */
+export class SseWriter {
+  private heartbeat?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly res: Response) {
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    this.heartbeat = setInterval(() => this.comment('heartbeat'), HEARTBEAT_MS);
+    res.on('close', () => this.stop());
+  }
+
+  /** True once the client went away (or we ended the stream). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  send(event: string, data: unknown, id?: string | number): void {
+    if (this.closed) return;
+    this.res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  comment(text: string): void {
+    if (!this.closed) this.res.write(`: ${text}\n\n`);
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.stop();
+    this.res.end();
+  }
+
+  private stop(): void {
+    this.closed = true;
+    clearInterval(this.heartbeat);
+  }
+}

@@ -1,0 +1,145 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { AppException } from '../../common/errors/app.exception';
+import { translateProviderError } from './model-errors';
+import { LoadProgress } from './model-provider';
+import { CatalogEntry, ModelStatusDto } from './models.dto';
+import { ModelsService } from './models.service';
+
+export type LoadEvent =
+  | { event: 'progress'; data: LoadProgress }
+  | { event: 'loaded'; data: { modelId: string; durationMs: number } }
+  | { event: 'error'; data: { code: string; message: string } };
+
+interface LoadJob {
+  id: string;
+  modelId: string;
+  state: 'loading' | 'loaded' | 'error';
+  progress: number;
+  startedAt: number;
+  finishedAt?: number;
+  error?: string;
+  events: LoadEvent[];
+  emitter: EventEmitter;
+  abort: AbortController;
+}
+
+/** Finished jobs stay visible this long (status `error`, replay for late subscribers). */
+const KEEP_FINISHED_MS = 10 * 60_000;
+/** A first guess until a real pull reports progress. */
+const ESTIMATED_LOAD_SECONDS = 180;
+
+/**
+ * On-demand loading of local models as jobs: one job per model at a time (a second
+ * request joins it), progress kept as events so any number of SSE clients can follow.
+ */
+@Injectable()
+export class ModelLoadService implements OnModuleDestroy {
+  private readonly logger = new Logger('ModelLoad');
+  private readonly jobs = new Map<string, LoadJob>();
+
+  constructor(private readonly models: ModelsService) {}
+
+  /** Starts loading, or returns the job already loading this model. */
+  start(entry: CatalogEntry): LoadJob {
+    this.prune();
+    const running = [...this.jobs.values()].find((j) => j.modelId === entry.id && j.state === 'loading');
+    if (running) return running;
+    const provider = this.models.localProvider(entry);
+    const job: LoadJob = {
+      id: `load_${randomUUID()}`,
+      modelId: entry.id,
+      state: 'loading',
+      progress: 0,
+      startedAt: Date.now(),
+      events: [],
+      emitter: new EventEmitter(),
+      abort: new AbortController(),
+    };
+    this.jobs.set(job.id, job);
+    void (async () => {
+      try {
+        for await (const progress of provider.load(entry.model, job.abort.signal)) {
+          job.progress = progress.progress;
+          this.emit(job, { event: 'progress', data: progress });
+        }
+        job.state = 'loaded';
+        this.emit(job, { event: 'loaded', data: { modelId: entry.id, durationMs: Date.now() - job.startedAt } });
+      } catch (error) {
+        const failure = translateProviderError(error, entry.provider);
+        job.state = 'error';
+        job.error = failure.message;
+        this.logger.warn(`Loading ${entry.id} failed: ${(error as Error).message}`);
+        this.emit(job, { event: 'error', data: { code: failure.code, message: failure.message } });
+      } finally {
+        job.finishedAt = Date.now();
+      }
+    })();
+    return job;
+  }
+
+  job(modelId: string, jobId: string): LoadJob {
+    const job = this.jobs.get(jobId);
+    if (!job || job.modelId !== modelId) throw AppException.notFound('Load job');
+    return job;
+  }
+
+  /** Every event so far, then live ones until the job ends; returns an unsubscribe function. */
+  follow(job: LoadJob, onEvent: (event: LoadEvent, index: number) => void, onEnd: () => void): () => void {
+    job.events.forEach(onEvent);
+    if (job.state !== 'loading') {
+      onEnd();
+      return () => undefined;
+    }
+    const listener = (event: LoadEvent, index: number) => {
+      onEvent(event, index);
+      if (event.event !== 'progress') onEnd();
+    };
+    job.emitter.on('event', listener);
+    return () => job.emitter.off('event', listener);
+  }
+
+  async status(entry: CatalogEntry, userId: string): Promise<ModelStatusDto> {
+    const base = { modelId: entry.id, loadProgress: null, memoryUsage: null, lastLoaded: null, estimatedLoadTime: null };
+    const jobs = [...this.jobs.values()].filter((j) => j.modelId === entry.id).sort((a, b) => b.startedAt - a.startedAt);
+    const latest = jobs[0];
+    if (latest?.state === 'loading') {
+      const elapsed = (Date.now() - latest.startedAt) / 1000;
+      const estimate = latest.progress > 0 ? Math.round((elapsed * (100 - latest.progress)) / latest.progress) : ESTIMATED_LOAD_SECONDS;
+      return { ...base, status: 'loading', loadProgress: latest.progress, estimatedLoadTime: estimate };
+    }
+    if (!entry.requiresLoading) {
+      const available = (await this.models.list(userId)).some((m) => m.id === entry.id && m.available);
+      return { ...base, status: available ? 'loaded' : 'unavailable' };
+    }
+    const lastLoaded = jobs.find((j) => j.state === 'loaded')?.finishedAt;
+    try {
+      const local = await this.models.localProvider(entry).status(entry.model);
+      if (local.status === 'not_loaded' && latest?.state === 'error') return { ...base, status: 'error', error: latest.error };
+      return {
+        ...base,
+        status: local.status,
+        loadProgress: local.status === 'loaded' ? 100 : null,
+        memoryUsage: local.memoryUsage ?? null,
+        lastLoaded: lastLoaded ? new Date(lastLoaded).toISOString() : null,
+      };
+    } catch {
+      return { ...base, status: 'unavailable' };
+    }
+  }
+
+  onModuleDestroy(): void {
+    for (const job of this.jobs.values()) job.abort.abort();
+  }
+
+  private emit(job: LoadJob, event: LoadEvent): void {
+    job.events.push(event);
+    job.emitter.emit('event', event, job.events.length - 1);
+  }
+
+  private prune(): void {
+    const cutoff = Date.now() - KEEP_FINISHED_MS;
+    for (const [id, job] of this.jobs) if (job.finishedAt && job.finishedAt < cutoff) this.jobs.delete(id);
+  }
+}

@@ -1,0 +1,95 @@
+import type { KeyVerification } from '../profile/key-verifier';
+
+/** Providers Parley speaks to; each has one strategy class. */
+export type ProviderKind = 'openai' | 'anthropic' | 'google' | 'ollama' | 'demo';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface CompletionRequest {
+  /** The provider's own model name (e.g. `gpt-4o-mini`, `llama3.2:1b`). */
+  model: string;
+  messages: ChatMessage[];
+  temperature?: number;
+  maxTokens?: number;
+  /** The key to call with: the user's own, or the server's; undefined for keyless providers. */
+  apiKey?: string;
+}
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'content_filter' | 'other';
+
+/** What a stream yields: text deltas, then exactly one `done`. */
+export type StreamChunk = { type: 'text'; text: string } | { type: 'done'; finishReason: FinishReason; usage: TokenUsage };
+
+export interface CompletionResult {
+  text: string;
+  finishReason: FinishReason;
+  usage: TokenUsage;
+}
+
+export interface DiscoveredModel {
+  /** The provider's own name for it. */
+  name: string;
+  displayName?: string;
+  contextLength?: number;
+}
+
+/** Seed 001's status values for a model. */
+export type ModelLoadStatus = 'not_loaded' | 'loading' | 'loaded' | 'error' | 'unavailable';
+
+export interface LoadProgress {
+  status: 'pulling' | 'loading' | 'loaded';
+  /** 0–100 */
+  progress: number;
+  message: string;
+}
+
+export interface LocalModelStatus {
+  status: Exclude<ModelLoadStatus, 'loading' | 'error'>;
+  memoryUsage?: string | null;
+  lastLoaded?: string | null;
+}
+
+/**
+ * The strategy every provider implements, on its official SDK. Errors thrown are the
+ * SDK's own; the registry translates them (model-errors.ts) and retries before the first
+ * token. `signal` really cancels the upstream request.
+ */
+export abstract class ModelProvider {
+  abstract readonly kind: ProviderKind;
+  /** Instance name: the kind, or the configured name of an extra OpenAI-compatible endpoint. */
+  abstract readonly name: string;
+
+  abstract listModels(apiKey: string | undefined, signal?: AbortSignal): Promise<DiscoveredModel[]>;
+
+  abstract stream(request: CompletionRequest, signal: AbortSignal): AsyncIterable<StreamChunk>;
+
+  /** A cheap real call with the key (listing models): true only when the provider accepts it. */
+  async verifyKey(apiKey: string, signal?: AbortSignal): Promise<KeyVerification> {
+    await this.listModels(apiKey, signal);
+    return { verified: true };
+  }
+
+  /** Non-streaming completion; by default the stream, gathered. */
+  async complete(request: CompletionRequest, signal: AbortSignal): Promise<CompletionResult> {
+    let text = '';
+    for await (const chunk of this.stream(request, signal)) {
+      if (chunk.type === 'text') text += chunk.text;
+      else return { text, finishReason: chunk.finishReason, usage: chunk.usage };
+    }
+    throw new Error(`${this.name} stream ended without a final chunk`);
+  }
+}
+
+/** Providers that run models locally and load them on demand (Ollama). */
+export abstract class LocalModelProvider extends ModelProvider {
+  abstract status(model: string): Promise<LocalModelStatus>;
+  abstract load(model: string, signal: AbortSignal): AsyncIterable<LoadProgress>;
+}

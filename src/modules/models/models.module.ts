@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { ProviderKeysModule } from '../profile/provider-keys.module';
+import { ModelLoadService } from './model-load.service';
+import { ModelsController } from './models.controller';
+import { ModelsKeyVerifier } from './models-key-verifier';
+import { ModelsService } from './models.service';
+import { ProviderRegistry } from './provider-registry';
+
+@Module({
+  imports: [ProviderKeysModule],
+  controllers: [ModelsController],
+  providers: [ProviderRegistry, ModelsService, ModelLoadService, ModelsKeyVerifier],
+  exports: [ProviderRegistry, ModelsService, ModelsKeyVerifier],
+})
+export class ModelsModule {}

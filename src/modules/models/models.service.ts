@@ -1,0 +1,124 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
+import { AppException } from '../../common/errors/app.exception';
+import { ErrorCode } from '../../common/errors/error-codes';
+import { AppConfig } from '../../config/app.config';
+import { ProviderKeysService } from '../profile/provider-keys.service';
+import { DiscoveredModel, LocalModelProvider } from './model-provider';
+import { loadCatalog } from './model-catalog';
+import { CatalogEntry, CatalogModelDto } from './models.dto';
+import { ProviderRegistry } from './provider-registry';
+
+const DISCOVERY_TTL_MS = 30_000;
+const DISCOVERY_TIMEOUT_MS = 2_000;
+
+/** A catalog model resolved for one call: its provider and the key to use. */
+export interface ResolvedModel {
+  entry: CatalogEntry;
+  providerName: string;
+  apiKey?: string;
+}
+
+/** The catalog (shipped + MODELS_FILE + discovered) and per-user availability. */
+@Injectable()
+export class ModelsService {
+  private readonly catalog: CatalogEntry[];
+  /** Discovery results per provider: Ollama's installed models, OpenAI-compatible servers' lists. */
+  private readonly discovery = new LRUCache<string, { models: DiscoveredModel[]; reachable: boolean }>({ max: 100, ttl: DISCOVERY_TTL_MS });
+
+  constructor(
+    config: AppConfig,
+    private readonly registry: ProviderRegistry,
+    private readonly keys: ProviderKeysService,
+  ) {
+    this.catalog = loadCatalog(config.MODELS_FILE).filter((m) => registry.get(m.provider));
+  }
+
+  /** Every model this server offers, each marked available or not for this user. */
+  async list(userId: string): Promise<CatalogModelDto[]> {
+    const [userKeys, discovered] = await Promise.all([this.keys.configured(userId), this.discoveredEntries()]);
+    const reachable = await this.reachableLocalProviders();
+    return [...this.catalog, ...discovered].map((entry) => ({
+      ...entry,
+      available: this.hasKey(entry, userKeys) && (!entry.requiresLoading || reachable.has(entry.provider)),
+    }));
+  }
+
+  async find(modelId: string): Promise<CatalogEntry> {
+    const entry = this.catalog.find((m) => m.id === modelId) ?? (await this.discoveredEntries()).find((m) => m.id === modelId);
+    if (!entry) throw new AppException(ErrorCode.MODEL_NOT_FOUND, `Model ${modelId} is not in the catalog`, HttpStatus.NOT_FOUND);
+    return entry;
+  }
+
+  /** Entry, provider and key for a call: the user's own key wins over the server's. */
+  async resolve(userId: string, modelId: string): Promise<ResolvedModel> {
+    const entry = await this.find(modelId);
+    const base = { entry, providerName: entry.provider };
+    if (!entry.apiKeyRequired) return base;
+    const apiKey = (await this.keys.keyForCall(userId, entry.apiKeyRequired)) ?? this.registry.serverKey(entry.provider);
+    if (!apiKey) {
+      throw new AppException(ErrorCode.API_KEY_REQUIRED, `Add your ${entry.apiKeyRequired} API key to use ${entry.name}`, HttpStatus.UNPROCESSABLE_ENTITY, {
+        apiKeyRequired: entry.apiKeyRequired,
+      });
+    }
+    return { ...base, apiKey };
+  }
+
+  localProvider(entry: CatalogEntry): LocalModelProvider {
+    const provider = this.registry.local(entry.provider);
+    if (!provider || !entry.requiresLoading) {
+      throw new AppException(ErrorCode.MODEL_NOT_LOADABLE, `${entry.name} is not a local model and needs no loading`, HttpStatus.UNPROCESSABLE_ENTITY);
+    }
+    return provider;
+  }
+
+  private hasKey(entry: CatalogEntry, userKeys: Set<string>): boolean {
+    return !entry.apiKeyRequired || userKeys.has(entry.apiKeyRequired) || Boolean(this.registry.serverKey(entry.provider));
+  }
+
+  private async reachableLocalProviders(): Promise<Set<string>> {
+    const local = this.registry.all().filter((p) => p instanceof LocalModelProvider);
+    const results = await Promise.all(local.map(async (p) => [p.name, (await this.discover(p.name)).reachable] as const));
+    return new Set(results.filter(([, ok]) => ok).map(([name]) => name));
+  }
+
+  /** Models found on Ollama and extra OpenAI-compatible servers that the catalog does not list. */
+  private async discoveredEntries(): Promise<CatalogEntry[]> {
+    const known = new Set(this.catalog.map((m) => `${m.provider}\u0000${m.model}`));
+    const sources = this.registry.all().filter((p) => p.kind === 'ollama' || (p.kind === 'openai' && p.name !== 'openai'));
+    const found = await Promise.all(
+      sources.map(async (p) => (await this.discover(p.name)).models.filter((m) => !known.has(`${p.name}\u0000${m.name}`)).map((m) => toEntry(p.name, p.kind === 'ollama', m))),
+    );
+    return found.flat();
+  }
+
+  private async discover(providerName: string): Promise<{ models: DiscoveredModel[]; reachable: boolean }> {
+    const cached = this.discovery.get(providerName);
+    if (cached) return cached;
+    const provider = this.registry.get(providerName)!;
+    let result: { models: DiscoveredModel[]; reachable: boolean };
+    try {
+      const models = await provider.listModels(this.registry.serverKey(providerName), AbortSignal.timeout(DISCOVERY_TIMEOUT_MS));
+      result = { models, reachable: true };
+    } catch {
+      result = { models: [], reachable: false };
+    }
+    this.discovery.set(providerName, result);
+    return result;
+  }
+}
+
+function toEntry(providerName: string, local: boolean, model: DiscoveredModel): CatalogEntry {
+  return {
+    id: `${providerName}:${model.name}`,
+    name: `${model.displayName ?? model.name} (${local ? 'Local' : providerName})`,
+    provider: providerName,
+    model: model.name,
+    apiKeyRequired: null,
+    requiresLoading: local,
+    capabilities: ['text'],
+    contextLength: model.contextLength ?? 8192,
+    pricing: null,
+    temperatureRange: { min: 0, max: 2, step: 0.1, default: 0.7 },
+  };
+}

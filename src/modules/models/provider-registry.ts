@@ -1,0 +1,137 @@
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { backOff } from 'exponential-backoff';
+import { AppException } from '../../common/errors/app.exception';
+import { ErrorCode } from '../../common/errors/error-codes';
+import { AppConfig } from '../../config/app.config';
+import { KeyProvider } from '../profile/profile.dto';
+import { isRetryable, translateProviderError } from './model-errors';
+import { CompletionRequest, LocalModelProvider, ModelProvider, StreamChunk } from './model-provider';
+import { AnthropicProvider } from './providers/anthropic.provider';
+import { DemoProvider } from './providers/demo.provider';
+import { GoogleProvider } from './providers/google.provider';
+import { OllamaProvider } from './providers/ollama.provider';
+import { OpenAICompatibleEndpoint, OpenAIProvider } from './providers/openai.provider';
+
+/** Which provider instance a user key belongs to, and back. */
+export const KEY_OF_PROVIDER: Record<string, KeyProvider> = { openai: 'openai', anthropic: 'claude', google: 'google' };
+
+function parseJson<T>(value: string | undefined, fallback: T): T {
+  return value ? (JSON.parse(value) as T) : fallback;
+}
+
+/**
+ * The enabled provider instances, by name, built from configuration; and the one place
+ * calls are retried (before the first token only) and their errors translated.
+ */
+@Injectable()
+export class ProviderRegistry {
+  private readonly logger = new Logger('Providers');
+  private readonly providers = new Map<string, ModelProvider>();
+  private readonly serverKeys = new Map<string, string>();
+
+  constructor(private readonly config: AppConfig) {
+    const timeout = config.PROVIDER_TIMEOUT_MS;
+    // The default OpenAI endpoint: seed 000's PROVIDER_* names still work, OPENAI_* win.
+    this.add(
+      new OpenAIProvider(
+        {
+          name: 'openai',
+          baseUrl: config.OPENAI_BASE_URL ?? config.PROVIDER_BASE_URL,
+          headers: parseJson<Record<string, string>>(config.PROVIDER_HEADERS_JSON, {}),
+        },
+        timeout,
+      ),
+      config.OPENAI_API_KEY ?? config.PROVIDER_API_KEY,
+    );
+    for (const endpoint of parseJson<OpenAICompatibleEndpoint[]>(config.OPENAI_COMPATIBLE_ENDPOINTS, [])) {
+      this.add(new OpenAIProvider(endpoint, timeout), endpoint.apiKey);
+    }
+    this.add(new AnthropicProvider(config.ANTHROPIC_BASE_URL, timeout), config.ANTHROPIC_API_KEY);
+    this.add(new GoogleProvider(config.GOOGLE_BASE_URL, timeout), config.GOOGLE_API_KEY);
+    if (config.OLLAMA_ENABLED) this.add(new OllamaProvider(config.OLLAMA_BASE_URL));
+    if (config.demoProviderEnabled) this.add(new DemoProvider(config.DEMO_TOKEN_DELAY_MS));
+    this.logger.log(`Providers enabled: ${[...this.providers.keys()].join(', ')}`);
+  }
+
+  private add(provider: ModelProvider, serverKey?: string): void {
+    this.providers.set(provider.name, provider);
+    if (serverKey) this.serverKeys.set(provider.name, serverKey);
+  }
+
+  get(name: string): ModelProvider | undefined {
+    return this.providers.get(name);
+  }
+
+  all(): ModelProvider[] {
+    return [...this.providers.values()];
+  }
+
+  local(name: string): LocalModelProvider | undefined {
+    const provider = this.providers.get(name);
+    return provider instanceof LocalModelProvider ? provider : undefined;
+  }
+
+  serverKey(name: string): string | undefined {
+    return this.serverKeys.get(name);
+  }
+
+  /** The provider that verifies a user's key of this kind. */
+  forKey(key: KeyProvider): ModelProvider | undefined {
+    const name = Object.entries(KEY_OF_PROVIDER).find(([, k]) => k === key)?.[0];
+    return name ? this.providers.get(name) : undefined;
+  }
+
+  /**
+   * Streams from `providerName`, retrying with exponential backoff and full jitter on
+   * 429/5xx/connection errors until the first chunk arrives; after that a failure is
+   * final (a retry would repeat text the client already has). Errors come out translated.
+   */
+  async *stream(providerName: string, request: CompletionRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
+    const provider = this.require(providerName);
+    let iterator: AsyncIterator<StreamChunk>;
+    let first: IteratorResult<StreamChunk>;
+    try {
+      ({ iterator, first } = await backOff(
+        async () => {
+          const it = provider.stream(request, signal)[Symbol.asyncIterator]();
+          return { iterator: it, first: await it.next() };
+        },
+        {
+          numOfAttempts: this.config.PROVIDER_MAX_RETRIES + 1,
+          startingDelay: this.config.PROVIDER_RETRY_BASE_MS,
+          timeMultiple: 2,
+          maxDelay: 10_000,
+          jitter: 'full',
+          retry: (error: unknown) => !signal.aborted && isRetryable(error),
+        },
+      ));
+    } catch (error) {
+      throw signal.aborted ? error : translateProviderError(error, providerName);
+    }
+    if (first.done) return;
+    yield first.value;
+    try {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    } catch (error) {
+      throw signal.aborted ? error : translateProviderError(error, providerName);
+    } finally {
+      await iterator.return?.();
+    }
+  }
+
+  /** Non-streaming: the stream, gathered, with the same retry rules. */
+  async complete(providerName: string, request: CompletionRequest, signal: AbortSignal) {
+    let text = '';
+    for await (const chunk of this.stream(providerName, request, signal)) {
+      if (chunk.type === 'text') text += chunk.text;
+      else return { text, finishReason: chunk.finishReason, usage: chunk.usage };
+    }
+    throw new AppException(ErrorCode.PROVIDER_ERROR, `${providerName} ended without an answer`, HttpStatus.BAD_GATEWAY);
+  }
+
+  private require(name: string): ModelProvider {
+    const provider = this.providers.get(name);
+    if (!provider) throw new AppException(ErrorCode.MODEL_NOT_FOUND, `Provider ${name} is not enabled`, HttpStatus.NOT_FOUND);
+    return provider;
+  }
+}

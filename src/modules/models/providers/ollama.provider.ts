@@ -1,0 +1,91 @@
+import { Ollama } from 'ollama';
+import { KeyVerification } from '../../profile/key-verifier';
+import {
+  CompletionRequest,
+  DiscoveredModel,
+  FinishReason,
+  LoadProgress,
+  LocalModelProvider,
+  LocalModelStatus,
+  StreamChunk,
+} from '../model-provider';
+
+const FINISH: Record<string, FinishReason> = { stop: 'stop', length: 'length' };
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)}GB` : `${Math.round(bytes / 1e6)}MB`;
+}
+
+/** Local models on the official `ollama` client: chat, and pull + load on demand. */
+export class OllamaProvider extends LocalModelProvider {
+  readonly kind = 'ollama' as const;
+  readonly name = 'ollama';
+
+  constructor(private readonly host: string) {
+    super();
+  }
+
+  /** One client per call: `abort()` of the ollama client cancels all its requests. */
+  private client(signal?: AbortSignal): Ollama {
+    const client = new Ollama({ host: this.host });
+    signal?.addEventListener('abort', () => client.abort(), { once: true });
+    return client;
+  }
+
+  async listModels(_apiKey?: string, signal?: AbortSignal): Promise<DiscoveredModel[]> {
+    const { models } = await this.client(signal).list();
+    return models.map((m) => ({ name: m.name }));
+  }
+
+  /** Ollama has no keys. */
+  override async verifyKey(): Promise<KeyVerification> {
+    return { verified: false, reason: 'Ollama does not use API keys' };
+  }
+
+  async *stream(request: CompletionRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
+    const client = this.client(signal);
+    const stream = await client.chat({
+      model: request.model,
+      messages: request.messages,
+      stream: true,
+      options: { temperature: request.temperature, num_predict: request.maxTokens },
+    });
+    for await (const part of stream) {
+      if (part.message?.content) yield { type: 'text', text: part.message.content };
+      if (part.done) {
+        yield {
+          type: 'done',
+          finishReason: FINISH[part.done_reason] ?? 'other',
+          usage: { inputTokens: part.prompt_eval_count ?? 0, outputTokens: part.eval_count ?? 0 },
+        };
+        return;
+      }
+    }
+  }
+
+  async status(model: string): Promise<LocalModelStatus> {
+    const client = this.client();
+    const [running, installed] = await Promise.all([client.ps(), client.list()]);
+    const loaded = running.models.find((m) => m.name === model || m.model === model);
+    if (loaded) return { status: 'loaded', memoryUsage: formatBytes(loaded.size_vram || loaded.size) };
+    if (installed.models.some((m) => m.name === model || m.model === model)) return { status: 'not_loaded' };
+    return { status: 'not_loaded', memoryUsage: null };
+  }
+
+  /** Pulls the model when missing (progress by bytes), then loads it into memory. */
+  async *load(model: string, signal: AbortSignal): AsyncIterable<LoadProgress> {
+    const client = this.client(signal);
+    const installed = await client.list();
+    if (!installed.models.some((m) => m.name === model || m.model === model)) {
+      const pull = await client.pull({ model, stream: true });
+      for await (const part of pull) {
+        const fraction = part.total ? part.completed / part.total : 0;
+        // Pulling is most of the wait: 0–90 %, loading the last 10 %.
+        yield { status: 'pulling', progress: Math.min(90, Math.round(fraction * 90)), message: part.status };
+      }
+    }
+    yield { status: 'loading', progress: 90, message: 'loading into memory' };
+    await client.generate({ model, prompt: '', stream: false });
+    yield { status: 'loaded', progress: 100, message: 'loaded' };
+  }
+}

@@ -1,0 +1,71 @@
+import OpenAI from 'openai';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { CompletionRequest, DiscoveredModel, FinishReason, ModelProvider, StreamChunk } from '../model-provider';
+
+export interface OpenAICompatibleEndpoint {
+  name: string;
+  baseUrl?: string;
+  apiKey?: string;
+  headers?: Record<string, string>;
+}
+
+const FINISH: Record<string, FinishReason> = { stop: 'stop', length: 'length', content_filter: 'content_filter' };
+
+/**
+ * OpenAI itself and any OpenAI-compatible server (vLLM, LM Studio, OpenRouter, Together…),
+ * one instance per configured endpoint, on the official `openai` SDK.
+ */
+export class OpenAIProvider extends ModelProvider {
+  readonly kind = 'openai' as const;
+
+  constructor(
+    private readonly endpoint: OpenAICompatibleEndpoint,
+    private readonly timeoutMs: number,
+  ) {
+    super();
+  }
+
+  get name(): string {
+    return this.endpoint.name;
+  }
+
+  private client(apiKey: string | undefined): OpenAI {
+    return new OpenAI({
+      // Local OpenAI-compatible servers often need no key; the SDK insists on one.
+      apiKey: apiKey ?? this.endpoint.apiKey ?? 'not-needed',
+      baseURL: this.endpoint.baseUrl,
+      defaultHeaders: this.endpoint.headers,
+      maxRetries: 0, // the registry retries, before the first token only
+      timeout: this.timeoutMs,
+    });
+  }
+
+  async listModels(apiKey: string | undefined, signal?: AbortSignal): Promise<DiscoveredModel[]> {
+    const models: DiscoveredModel[] = [];
+    for await (const model of this.client(apiKey).models.list({ signal })) models.push({ name: model.id });
+    return models;
+  }
+
+  async *stream(request: CompletionRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
+    const stream = await this.client(request.apiKey).chat.completions.create(
+      {
+        model: request.model,
+        messages: request.messages as ChatCompletionMessageParam[],
+        temperature: request.temperature,
+        max_completion_tokens: request.maxTokens,
+        stream: true,
+        stream_options: { include_usage: true },
+      },
+      { signal },
+    );
+    let finishReason: FinishReason = 'other';
+    let usage = { inputTokens: 0, outputTokens: 0 };
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      if (choice?.delta?.content) yield { type: 'text', text: choice.delta.content };
+      if (choice?.finish_reason) finishReason = FINISH[choice.finish_reason] ?? 'other';
+      if (chunk.usage) usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
+    }
+    yield { type: 'done', finishReason, usage };
+  }
+}

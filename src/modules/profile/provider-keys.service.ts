@@ -1,0 +1,29 @@
+import { Injectable } from '@nestjs/common';
+import { KeyVault } from '../../infra/crypto/key-vault';
+import { KeyProvider } from './profile.dto';
+import { ProfileRepository } from './profile.repository';
+
+/** The owner and provider a ciphertext is bound to (GCM associated data): a row copied to another user does not open. */
+export const keyContext = (userId: string, provider: string) => `${userId}:${provider}`;
+
+/** Users' provider keys for model calls: decrypted only for the call, and `lastUsed` kept. */
+@Injectable()
+export class ProviderKeysService {
+  constructor(
+    private readonly repository: ProfileRepository,
+    private readonly vault: KeyVault,
+  ) {}
+
+  async configured(userId: string): Promise<Set<KeyProvider>> {
+    return new Set((await this.repository.listKeys(userId)).map((k) => k.provider as KeyProvider));
+  }
+
+  /** The user's key for `provider`, or undefined; marks it used. */
+  async keyForCall(userId: string, provider: KeyProvider): Promise<string | undefined> {
+    const row = (await this.repository.listKeys(userId)).find((k) => k.provider === provider);
+    if (!row) return undefined;
+    const key = this.vault.open(row, keyContext(userId, provider));
+    await this.repository.touchKey(row.id);
+    return key;
+  }
+}
