@@ -12,6 +12,13 @@ import { GoogleProvider } from './providers/google.provider';
 import { OllamaProvider } from './providers/ollama.provider';
 import { OpenAICompatibleEndpoint, OpenAIProvider } from './providers/openai.provider';
 
+class ProviderTimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+  constructor() {
+    super('no answer before PROVIDER_TIMEOUT_MS');
+  }
+}
+
 /** Which provider instance a user key belongs to, and back. */
 export const KEY_OF_PROVIDER: Record<string, KeyProvider> = { openai: 'openai', anthropic: 'claude', google: 'google' };
 
@@ -30,7 +37,6 @@ export class ProviderRegistry {
   private readonly serverKeys = new Map<string, string>();
 
   constructor(private readonly config: AppConfig) {
-    const timeout = config.PROVIDER_TIMEOUT_MS;
     // The default OpenAI endpoint: seed 000's PROVIDER_* names still work, OPENAI_* win.
     this.add(
       new OpenAIProvider(
@@ -39,15 +45,14 @@ export class ProviderRegistry {
           baseUrl: config.OPENAI_BASE_URL ?? config.PROVIDER_BASE_URL,
           headers: parseJson<Record<string, string>>(config.PROVIDER_HEADERS_JSON, {}),
         },
-        timeout,
       ),
       config.OPENAI_API_KEY ?? config.PROVIDER_API_KEY,
     );
     for (const endpoint of parseJson<OpenAICompatibleEndpoint[]>(config.OPENAI_COMPATIBLE_ENDPOINTS, [])) {
-      this.add(new OpenAIProvider(endpoint, timeout), endpoint.apiKey);
+      this.add(new OpenAIProvider(endpoint), endpoint.apiKey);
     }
-    this.add(new AnthropicProvider(config.ANTHROPIC_BASE_URL, timeout), config.ANTHROPIC_API_KEY);
-    this.add(new GoogleProvider(config.GOOGLE_BASE_URL, timeout), config.GOOGLE_API_KEY);
+    this.add(new AnthropicProvider(config.ANTHROPIC_BASE_URL), config.ANTHROPIC_API_KEY);
+    this.add(new GoogleProvider(config.GOOGLE_BASE_URL), config.GOOGLE_API_KEY);
     if (config.OLLAMA_ENABLED) this.add(new OllamaProvider(config.OLLAMA_BASE_URL));
     if (config.demoProviderEnabled) this.add(new DemoProvider(config.DEMO_TOKEN_DELAY_MS));
     this.logger.log(`Providers enabled: ${[...this.providers.keys()].join(', ')}`);
@@ -86,8 +91,18 @@ export class ProviderRegistry {
    * 429/5xx/connection errors until the first chunk arrives; after that a failure is
    * final (a retry would repeat text the client already has). Errors come out translated.
    */
-  async *stream(providerName: string, request: CompletionRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
+  async *stream(providerName: string, request: CompletionRequest, callerSignal: AbortSignal): AsyncIterable<StreamChunk> {
     const provider = this.require(providerName);
+    // One deadline for the first chunk, the same for every SDK (ollama's has none of its own).
+    const firstChunkDeadline = new AbortController();
+    const timer = setTimeout(() => firstChunkDeadline.abort(new ProviderTimeoutError()), this.config.PROVIDER_TIMEOUT_MS);
+    const signal = AbortSignal.any([callerSignal, firstChunkDeadline.signal]);
+    const failure = (error: unknown) =>
+      firstChunkDeadline.signal.aborted && !callerSignal.aborted
+        ? translateProviderError(new ProviderTimeoutError(), providerName)
+        : callerSignal.aborted
+          ? error
+          : translateProviderError(error, providerName);
     let iterator: AsyncIterator<StreamChunk>;
     let first: IteratorResult<StreamChunk>;
     try {
@@ -106,14 +121,20 @@ export class ProviderRegistry {
         },
       ));
     } catch (error) {
-      throw signal.aborted ? error : translateProviderError(error, providerName);
+      throw failure(error);
+    } finally {
+      clearTimeout(timer);
     }
     if (first.done) return;
     yield first.value;
     try {
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        // Some SDK streams just end when aborted: never report that as a finished answer.
+        callerSignal.throwIfAborted();
+        yield next.value;
+      }
     } catch (error) {
-      throw signal.aborted ? error : translateProviderError(error, providerName);
+      throw failure(error);
     } finally {
       await iterator.return?.();
     }

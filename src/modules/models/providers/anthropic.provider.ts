@@ -10,15 +10,12 @@ export class AnthropicProvider extends ModelProvider {
   readonly kind = 'anthropic' as const;
   readonly name = 'anthropic';
 
-  constructor(
-    private readonly baseUrl: string | undefined,
-    private readonly timeoutMs: number,
-  ) {
+  constructor(private readonly baseUrl: string | undefined) {
     super();
   }
 
   private client(apiKey: string | undefined): Anthropic {
-    return new Anthropic({ apiKey: apiKey ?? null, baseURL: this.baseUrl, maxRetries: 0, timeout: this.timeoutMs });
+    return new Anthropic({ apiKey: apiKey ?? null, baseURL: this.baseUrl, maxRetries: 0 });
   }
 
   async listModels(apiKey: string | undefined, signal?: AbortSignal): Promise<DiscoveredModel[]> {

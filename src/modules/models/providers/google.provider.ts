@@ -13,15 +13,12 @@ export class GoogleProvider extends ModelProvider {
   readonly kind = 'google' as const;
   readonly name = 'google';
 
-  constructor(
-    private readonly baseUrl: string | undefined,
-    private readonly timeoutMs: number,
-  ) {
+  constructor(private readonly baseUrl: string | undefined) {
     super();
   }
 
   private client(apiKey: string | undefined): GoogleGenAI {
-    return new GoogleGenAI({ apiKey, httpOptions: { baseUrl: this.baseUrl, timeout: this.timeoutMs } });
+    return new GoogleGenAI({ apiKey, httpOptions: { baseUrl: this.baseUrl } });
   }
 
   async listModels(apiKey: string | undefined, signal?: AbortSignal): Promise<DiscoveredModel[]> {

@@ -25,11 +25,12 @@ export class OllamaProvider extends LocalModelProvider {
     super();
   }
 
-  /** One client per call: `abort()` of the ollama client cancels all its requests. */
+  /**
+   * One client per call, its fetch bound to the call's signal: the ollama client takes no
+   * AbortSignal, and its own abort() only reaches streams whose response has begun.
+   */
   private client(signal?: AbortSignal): Ollama {
-    const client = new Ollama({ host: this.host });
-    signal?.addEventListener('abort', () => client.abort(), { once: true });
-    return client;
+    return new Ollama({ host: this.host, fetch: (input, init) => fetch(input, { ...init, signal }) });
   }
 
   async listModels(_apiKey?: string, signal?: AbortSignal): Promise<DiscoveredModel[]> {
@@ -78,10 +79,12 @@ export class OllamaProvider extends LocalModelProvider {
     const installed = await client.list();
     if (!installed.models.some((m) => m.name === model || m.model === model)) {
       const pull = await client.pull({ model, stream: true });
+      let progress = 0;
       for await (const part of pull) {
-        const fraction = part.total ? part.completed / part.total : 0;
-        // Pulling is most of the wait: 0–90 %, loading the last 10 %.
-        yield { status: 'pulling', progress: Math.min(90, Math.round(fraction * 90)), message: part.status };
+        // Pulling is most of the wait: 0–90 %, loading the last 10 %. Layers report bytes
+        // one after another and the closing steps none, so progress only ever moves up.
+        if (part.total) progress = Math.max(progress, Math.min(90, Math.round((part.completed / part.total) * 90)));
+        yield { status: 'pulling', progress, message: part.status };
       }
     }
     yield { status: 'loading', progress: 90, message: 'loading into memory' };

@@ -18,10 +18,7 @@ const FINISH: Record<string, FinishReason> = { stop: 'stop', length: 'length', c
 export class OpenAIProvider extends ModelProvider {
   readonly kind = 'openai' as const;
 
-  constructor(
-    private readonly endpoint: OpenAICompatibleEndpoint,
-    private readonly timeoutMs: number,
-  ) {
+  constructor(private readonly endpoint: OpenAICompatibleEndpoint) {
     super();
   }
 
@@ -36,7 +33,6 @@ export class OpenAIProvider extends ModelProvider {
       baseURL: this.endpoint.baseUrl,
       defaultHeaders: this.endpoint.headers,
       maxRetries: 0, // the registry retries, before the first token only
-      timeout: this.timeoutMs,
     });
   }
 
