@@ -1,3 +1,4 @@
+import type { Response } from 'superagent';
 import { ErrorCode } from '../src/common/errors/error-codes';
 import { AppException } from '../src/common/errors/app.exception';
 import { CompletionRequest, StreamChunk } from '../src/modules/models/model-provider';
@@ -42,6 +43,13 @@ async function collect(stream: AsyncIterable<StreamChunk>): Promise<{ text: stri
   } catch (error) {
     return { text, error };
   }
+}
+
+/** supertest parser that keeps an event-stream body as text. */
+function textBody(res: Response, done: (error: Error | null, body: string) => void): void {
+  let body = '';
+  res.on('data', (c: Buffer) => (body += c.toString()));
+  res.on('end', () => done(null, body));
 }
 
 /** Reads a whole SSE response into its events. */
@@ -248,11 +256,7 @@ describe('Models (e2e)', () => {
         .get(`/api/models/gemma-2b-local/load/stream?jobId=${first.body.data.jobId}`)
         .set(user.auth)
         .buffer(true)
-        .parse((res, done) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => done(null, body));
-        })
+        .parse(textBody)
         .expect(200)
         .expect('Content-Type', /text\/event-stream/)
         .expect('X-Accel-Buffering', 'no');
@@ -280,11 +284,7 @@ describe('Models (e2e)', () => {
         .get(`/api/models/gemma-2b-local/load/stream?jobId=${started.body.data.jobId}`)
         .set(user.auth)
         .buffer(true)
-        .parse((res, done) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c.toString()));
-          res.on('end', () => done(null, body));
-        })
+        .parse(textBody)
         .expect(200);
       expect(sseEvents(stream.body as string).at(-1)).toMatchObject({ event: 'error', data: { code: expect.any(String), message: expect.any(String) } });
       const status = await t.http().get('/api/models/gemma-2b-local/status').set(user.auth).expect(200);
