@@ -14,6 +14,7 @@ import { AuthModule } from './modules/auth/auth.module';
 import { HealthModule } from './modules/health/health.module';
 import { ModelsModule } from './modules/models/models.module';
 import { ProfileModule } from './modules/profile/profile.module';
+import { ThreadsModule } from './modules/threads/threads.module';
 
 export interface AppModuleOptions {
   /** Where log lines go instead of stdout (tests capture them). */
@@ -37,6 +38,7 @@ export class AppModule {
         HealthModule,
         ProfileModule,
         ModelsModule,
+        ThreadsModule,
         AdminModule,
       ],
     };

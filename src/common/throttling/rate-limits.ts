@@ -17,6 +17,13 @@ export const DEFAULT_RATE_LIMITS = {
   'models.list': 60,
   'models.status': 30,
   'models.load': 3,
+  'threads.list': 100,
+  'threads.create': 10,
+  'threads.read': 60,
+  'threads.delete': 5,
+  'threads.rename': 20,
+  'messages.list': 100,
+  'messages.send': 20,
 } as const;
 
 export type RateLimitName = keyof typeof DEFAULT_RATE_LIMITS;

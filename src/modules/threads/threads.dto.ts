@@ -1,0 +1,143 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsOptionalNonNull } from '../../common/http/optional';
+
+export const TITLE_MAX_LENGTH = 200;
+
+export class ListThreadsQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptionalNonNull()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit: number = 20;
+
+  @ApiPropertyOptional({ description: 'Opaque cursor from the previous page' })
+  @IsOptionalNonNull()
+  @IsString()
+  @MaxLength(500)
+  cursor?: string;
+
+  /** Full-text search over titles, summaries and message content; typo-tolerant on titles. Results are ranked. */
+  @ApiPropertyOptional({ example: 'architecture' })
+  @IsOptionalNonNull()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  q?: string;
+
+  @ApiPropertyOptional({ enum: ['created_at', 'updated_at'], default: 'updated_at' })
+  @IsOptionalNonNull()
+  @IsIn(['created_at', 'updated_at'])
+  orderBy: 'created_at' | 'updated_at' = 'updated_at';
+
+  @ApiPropertyOptional({ enum: ['asc', 'desc'], default: 'desc' })
+  @IsOptionalNonNull()
+  @IsIn(['asc', 'desc'])
+  order: 'asc' | 'desc' = 'desc';
+}
+
+export class CreateThreadDto {
+  /** Omit for an automatic title after the first exchange. */
+  @ApiPropertyOptional({ example: 'New Discussion Topic', maxLength: TITLE_MAX_LENGTH })
+  @IsOptionalNonNull()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(TITLE_MAX_LENGTH)
+  title?: string;
+}
+
+export class UpdateTitleDto {
+  @ApiProperty({ example: 'Updated Thread Title', maxLength: TITLE_MAX_LENGTH })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(TITLE_MAX_LENGTH)
+  title: string;
+}
+
+export class LastMessageDto {
+  @ApiProperty()
+  content: string;
+  @ApiProperty({ enum: ['user', 'assistant'] })
+  role: 'user' | 'assistant';
+  @ApiProperty({ example: 'claude-opus' })
+  model: string;
+  @ApiProperty({ format: 'date-time' })
+  timestamp: Date;
+}
+
+export class ThreadSummaryDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+  @ApiProperty()
+  title: string;
+  @ApiProperty({ format: 'date-time' })
+  createdAt: Date;
+  @ApiProperty({ format: 'date-time' })
+  updatedAt: Date;
+  @ApiProperty()
+  messageCount: number;
+  @ApiProperty({ type: [String], example: ['claude-opus', 'gpt-4o'] })
+  activeModels: string[];
+  @ApiPropertyOptional({ type: LastMessageDto, nullable: true })
+  lastMessage?: LastMessageDto | null;
+  @ApiProperty({ type: String, nullable: true })
+  summary: string | null;
+}
+
+export class ThreadListDto {
+  @ApiProperty({ type: [ThreadSummaryDto] })
+  threads: ThreadSummaryDto[];
+}
+
+export class CreatedThreadDto {
+  @ApiProperty({ type: ThreadSummaryDto })
+  thread: ThreadSummaryDto;
+}
+
+export class ThreadModelDto {
+  @ApiProperty()
+  messageCount: number;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  lastMessageAt: Date | null;
+  @ApiProperty({ type: String, nullable: true })
+  summary: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  summaryUpdatedAt: Date | null;
+}
+
+export class ThreadDetailDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+  @ApiProperty()
+  title: string;
+  @ApiProperty({ format: 'date-time' })
+  createdAt: Date;
+  @ApiProperty({ format: 'date-time' })
+  updatedAt: Date;
+  @ApiProperty()
+  messageCount: number;
+  @ApiProperty({ type: String, nullable: true })
+  summary: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { $ref: '#/components/schemas/ThreadModelDto' }, description: 'Per model id' })
+  models: Record<string, ThreadModelDto>;
+}
+
+export class ThreadDetailResultDto {
+  @ApiProperty({ type: ThreadDetailDto })
+  thread: ThreadDetailDto;
+}
+
+export class DeletedThreadDto {
+  @ApiProperty({ format: 'uuid' })
+  deletedThread: string;
+  @ApiProperty()
+  deletedMessages: number;
+}
+
+export class RenamedThreadDto {
+  @ApiProperty({ type: Object, example: { id: 'uuid', title: 'Updated Thread Title', updatedAt: '2024-01-15T10:50:00Z' } })
+  thread: { id: string; title: string; updatedAt: Date };
+}
