@@ -15,6 +15,8 @@ import { HealthModule } from './modules/health/health.module';
 import { ModelsModule } from './modules/models/models.module';
 import { ProfileModule } from './modules/profile/profile.module';
 import { ThreadsModule } from './modules/threads/threads.module';
+import { MessagesModule } from './modules/messages/messages.module';
+import { StreamBusModule } from './infra/stream-bus/stream-bus.module';
 
 export interface AppModuleOptions {
   /** Where log lines go instead of stdout (tests capture them). */
@@ -39,6 +41,8 @@ export class AppModule {
         ProfileModule,
         ModelsModule,
         ThreadsModule,
+        StreamBusModule,
+        MessagesModule,
         AdminModule,
       ],
     };

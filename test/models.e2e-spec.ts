@@ -210,7 +210,7 @@ describe('Models (e2e)', () => {
         temperatureRange: { min: 0, max: 1, step: 0.1, default: 0.7 },
         available: false,
       });
-      expect(byId(before, 'gpt-4o').available).toBe(false);
+      expect(byId(before, 'gpt-5.5').available).toBe(false);
       expect(byId(before, 'parley-demo')).toMatchObject({ available: true, apiKeyRequired: null });
       expect(byId(before, 'parley-demo').name).toMatch(/demo/i);
       expect(byId(before, 'gemma-2b-local')).toMatchObject({ requiresLoading: true, pricing: null, available: true });
@@ -220,12 +220,12 @@ describe('Models (e2e)', () => {
       const keys = await t.http().post('/api/profile/api-keys').set(alice.auth).send({ openai: 'sk-alice-openai-key' }).expect(200);
       expect(keys.body.data).toMatchObject({ updated: ['openai'], verified: { openai: true } });
       const after = await t.http().get('/api/models').set(alice.auth).expect(200);
-      expect(byId(after, 'gpt-4o').available).toBe(true);
+      expect(byId(after, 'gpt-5.5').available).toBe(true);
       expect(byId(after, 'claude-opus').available).toBe(false);
 
       // Another user without a key still sees it unavailable.
       const bob = await registerUser(t);
-      expect(byId(await t.http().get('/api/models').set(bob.auth).expect(200), 'gpt-4o').available).toBe(false);
+      expect(byId(await t.http().get('/api/models').set(bob.auth).expect(200), 'gpt-5.5').available).toBe(false);
     });
 
     it('verifies keys with a real call: a refused key is reported false with a reason', async () => {
@@ -292,7 +292,7 @@ describe('Models (e2e)', () => {
     });
 
     it('refuses to load a remote model, an unknown model or an unknown job', async () => {
-      expect((await t.http().post('/api/models/gpt-4o/load').set(user.auth).expect(422)).body.error.code).toBe('MODEL_NOT_LOADABLE');
+      expect((await t.http().post('/api/models/gpt-5.5/load').set(user.auth).expect(422)).body.error.code).toBe('MODEL_NOT_LOADABLE');
       expect((await t.http().post('/api/models/nope-model/load').set(user.auth).expect(404)).body.error.code).toBe('MODEL_NOT_FOUND');
       await t.http().get('/api/models/gemma-2b-local/load/stream?jobId=load_unknown').set(user.auth).expect(404);
       expect((await t.http().get('/api/models/gemma-2b-local/load/stream').set(user.auth).expect(400)).body.error.code).toBe('VALIDATION_ERROR');

@@ -257,6 +257,18 @@ export class AppConfig {
   @Min(0)
   PROVIDER_RETRY_BASE_MS = 500;
 
+  /** Answers one user may have generating at once. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  MAX_CONCURRENT_GENERATIONS_PER_USER = 3;
+
+  /** true: a client that disconnects cancels its answer; false (default): it is finished and stored. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  ABORT_GENERATION_ON_DISCONNECT = false;
+
   /** Express `trust proxy` setting: false, true, a hop count or a list of subnets. */
   @IsString()
   TRUST_PROXY = 'false';

@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { ChatMessage } from '../models/model-provider';
+import { CatalogEntry } from '../models/models.dto';
+import { MessagesRepository } from './messages.repository';
+import { TokenCounter } from './token-counter';
+
+/** Most recent messages looked at when filling the window. */
+const HISTORY_SCAN_LIMIT = 500;
+/** Reply budget when the catalog sets no maxOutputTokens. */
+const DEFAULT_REPLY_BUDGET = 1024;
+
+export interface AssembledContext {
+  messages: ChatMessage[];
+  promptTokens: number;
+  maxTokens: number;
+}
+
+/**
+ * Seed 001's context assembly: the user's system prompt, this model's summary of the
+ * thread, then as many of this model's most recent messages as fit the context window
+ * minus the reply budget. Other models' messages in the thread are never included.
+ */
+@Injectable()
+export class ContextBuilder {
+  constructor(
+    private readonly messages: MessagesRepository,
+    private readonly tokens: TokenCounter,
+  ) {}
+
+  async build(threadId: string, entry: CatalogEntry, systemPrompt: string, newMessage: string): Promise<AssembledContext> {
+    const maxTokens = Math.min(entry.maxOutputTokens ?? DEFAULT_REPLY_BUDGET, Math.floor(entry.contextLength / 4));
+    let budget = entry.contextLength - maxTokens;
+    const head: ChatMessage[] = [];
+    const context = await this.messages.context(threadId, entry.id);
+    const system = [systemPrompt.trim(), context?.summary ? `Summary of the earlier conversation:\n${context.summary}` : '']
+      .filter(Boolean)
+      .join('\n\n');
+    if (system) {
+      head.push({ role: 'system', content: system });
+      budget -= this.tokens.countMessage(system);
+    }
+    budget -= this.tokens.countMessage(newMessage);
+
+    // The new user message is already stored; it is the newest row and goes last.
+    const history = (await this.messages.recentForContext(threadId, entry.id, HISTORY_SCAN_LIMIT)).slice(1);
+    const kept: ChatMessage[] = [];
+    for (const message of history) {
+      const cost = this.tokens.countMessage(message.content);
+      if (cost > budget) break;
+      budget -= cost;
+      kept.unshift({ role: message.role, content: message.content });
+    }
+    const messages = [...head, ...kept, { role: 'user' as const, content: newMessage }];
+    return { messages, maxTokens, promptTokens: entry.contextLength - maxTokens - budget };
+  }
+}

@@ -1,0 +1,113 @@
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
+import { Paginated, RawResponse, successEnvelope } from '../../common/http/envelope';
+import { requestIdOf } from '../../common/http/request-id';
+import { SseWriter } from '../../common/http/sse';
+import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorator';
+import { RateLimit } from '../../common/throttling/rate-limits';
+import { AppConfig } from '../../config/app.config';
+import { SequencedEvent } from '../../infra/stream-bus/stream-bus';
+import { CancelledDto, ExchangeDto, ListMessagesQueryDto, MessageListDto, MessageParamsDto, SendMessageDto, ThreadModelParamsDto } from './messages.dto';
+import { MessagesService } from './messages.service';
+
+const SSE_DESCRIPTION =
+  'With `stream: true`: `text/event-stream` of `message_start` {messageId, userMessageId, timestamp}, ' +
+  '`token` {token, messageId}…, then `message_complete` {messageId, totalTokens, finishReason, timestamp} or ' +
+  '`error` {code, message, messageId}, then `close` {}. Each event has an `id:` for Last-Event-ID; heartbeats are comments.';
+
+/** Writes bus events as SSE frames until `close`, or until the client goes away. */
+async function pipeEvents(sse: SseWriter, events: AsyncIterable<SequencedEvent>): Promise<void> {
+  for await (const e of events) {
+    sse.send(e.event, e.data, e.id);
+    if (e.event === 'close') break;
+  }
+  sse.end();
+}
+
+@ApiTags('messages')
+@ApiCookieAuth('cookie')
+@ApiBearerAuth('bearer')
+@ApiExtraModels(ExchangeDto)
+@ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.UNAUTHORIZED, HttpStatus.NOT_FOUND, HttpStatus.TOO_MANY_REQUESTS)
+@Controller('threads/:threadId/models/:modelId/messages')
+export class MessagesController {
+  constructor(
+    private readonly messages: MessagesService,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Get()
+  @RateLimit('messages.list')
+  @ApiOperation({ summary: "One model's messages in a thread, cursor-paginated" })
+  @ApiEnvelope(MessageListDto, { paginated: true })
+  list(@CurrentUser() user: AuthUser, @Param() p: ThreadModelParamsDto, @Query() query: ListMessagesQueryDto): Promise<Paginated<MessageListDto>> {
+    return this.messages.list(user.id, p.threadId, p.modelId, query);
+  }
+
+  @Post()
+  @HttpCode(HttpStatus.OK)
+  @RawResponse()
+  @RateLimit('messages.send')
+  @ApiOperation({ summary: 'Send a message to a model and get its answer, whole or streamed (SSE)' })
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiResponse({
+    status: 200,
+    description: `The exchange (envelope). ${SSE_DESCRIPTION}`,
+    content: {
+      'application/json': {
+        schema: {
+          type: 'object',
+          properties: { success: { type: 'boolean', enum: [true] }, data: { $ref: getSchemaPath(ExchangeDto) }, timestamp: { type: 'string' }, requestId: { type: 'string' } },
+        },
+      },
+      'text/event-stream': { schema: { type: 'string', example: 'id: 1\nevent: message_start\ndata: {"messageId":"…"}\n\n' } },
+    },
+  })
+  @ApiErrors(HttpStatus.CONFLICT, HttpStatus.UNPROCESSABLE_ENTITY, HttpStatus.BAD_GATEWAY)
+  async send(@CurrentUser() user: AuthUser, @Param() p: ThreadModelParamsDto, @Body() dto: SendMessageDto, @Res() res: Response): Promise<void> {
+    if (!dto.stream) {
+      const exchange = await this.messages.exchange(user.id, p.threadId, p.modelId, dto.content, dto.temperature);
+      res.status(HttpStatus.OK).json(successEnvelope(exchange, requestIdOf(res.req)));
+      return;
+    }
+    const started = await this.messages.start(user.id, p.threadId, p.modelId, dto.content, dto.temperature);
+    const sse = new SseWriter(res);
+    const reading = new AbortController();
+    res.on('close', () => {
+      reading.abort();
+      // By default the answer is finished and stored for a later reconnect.
+      if (this.config.ABORT_GENERATION_ON_DISCONNECT && !sse.isClosed) void this.messages.cancel(user.id, p.threadId, p.modelId, started.assistantMessageId).catch(() => undefined);
+    });
+    const events = await this.messages.events(user.id, p.threadId, p.modelId, started.assistantMessageId, 0, reading.signal);
+    await pipeEvents(sse, events);
+  }
+
+  @Get(':messageId/stream')
+  @RawResponse()
+  @RateLimit('messages.list')
+  @ApiOperation({ summary: 'Re-attach to an answer (another tab or device): events after Last-Event-ID, then live ones' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last event received' })
+  @ApiProduces('text/event-stream')
+  @ApiResponse({ status: 200, description: SSE_DESCRIPTION })
+  async resume(@CurrentUser() user: AuthUser, @Param() p: MessageParamsDto, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response): Promise<void> {
+    const after = /^\d{1,9}$/.test(lastEventId ?? '') ? Number(lastEventId) : 0;
+    const reading = new AbortController();
+    const events = await this.messages.events(user.id, p.threadId, p.modelId, p.messageId, after, reading.signal);
+    const sse = new SseWriter(res);
+    res.on('close', () => reading.abort());
+    await pipeEvents(sse, events);
+  }
+
+  @Post(':messageId/cancel')
+  @HttpCode(HttpStatus.OK)
+  @RateLimit('messages.send')
+  @ApiOperation({ summary: 'Stop an answer being generated; it is stored as cancelled with its text so far' })
+  @ApiEnvelope(CancelledDto)
+  @ApiErrors(HttpStatus.CONFLICT)
+  async cancel(@CurrentUser() user: AuthUser, @Param() p: MessageParamsDto): Promise<CancelledDto> {
+    await this.messages.cancel(user.id, p.threadId, p.modelId, p.messageId);
+    return { messageId: p.messageId, cancelled: true };
+  }
+}
