@@ -20,7 +20,12 @@ async function loadSwaggerMetadata(): Promise<void> {
   } catch {
     return;
   }
-  await SwaggerModule.loadPluginMetadata(metadata);
+  try {
+    await SwaggerModule.loadPluginMetadata(metadata);
+  } catch (error) {
+    // A metadata file older than the code (e.g. in watch mode) must not stop the app.
+    new NestLogger('OpenAPI').warn(`Stale src/metadata.ts ignored (run npm run generate): ${(error as Error).message}`);
+  }
 }
 
 /**

@@ -1,25 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsIn, IsString, MaxLength, MinLength } from 'class-validator';
 import { IsOptionalNonNull } from '../../common/http/optional';
+import { PageQueryDto } from '../../common/http/page-query.dto';
 
 export const TITLE_MAX_LENGTH = 200;
 
-export class ListThreadsQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptionalNonNull()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit: number = 20;
-
-  @ApiPropertyOptional({ description: 'Opaque cursor from the previous page' })
-  @IsOptionalNonNull()
-  @IsString()
-  @MaxLength(500)
-  cursor?: string;
-
+export class ListThreadsQueryDto extends PageQueryDto {
   /** Full-text search over titles, summaries and message content; typo-tolerant on titles. Results are ranked. */
   @ApiPropertyOptional({ example: 'architecture' })
   @IsOptionalNonNull()
