@@ -302,6 +302,12 @@ describe('Messages (e2e)', () => {
       expectError(await t.http().get(path).set(bob.auth), 404, 'NOT_FOUND');
     }
     expectError(await t.http().post(`/api/threads/${threadId}/models/gpt-5.5/messages`).set(bob.auth).send({ content: 'hi' }), 404, 'NOT_FOUND');
+    expectError(
+      await t.http().post(`/api/threads/${threadId}/models/gpt-5.5/messages/${page1.body.data.messages[0].id}/cancel`).set(bob.auth),
+      404,
+      'NOT_FOUND',
+    );
+    expect(await prisma.message.count({ where: { threadId } })).toBe(6);
   });
 
   it.each([
