@@ -17,6 +17,8 @@ import { ProfileModule } from './modules/profile/profile.module';
 import { ThreadsModule } from './modules/threads/threads.module';
 import { MessagesModule } from './modules/messages/messages.module';
 import { StreamBusModule } from './infra/stream-bus/stream-bus.module';
+import { QueueModule } from './infra/queue/queue.module';
+import { SummarizationModule } from './modules/summarization/summarization.module';
 
 export interface AppModuleOptions {
   /** Where log lines go instead of stdout (tests capture them). */
@@ -42,6 +44,8 @@ export class AppModule {
         ModelsModule,
         ThreadsModule,
         StreamBusModule,
+        QueueModule,
+        SummarizationModule,
         MessagesModule,
         AdminModule,
       ],

@@ -7,6 +7,7 @@ import {
   IsInt,
   IsISO8601,
   IsJSON,
+  IsNumber,
   IsUrl,
   IsOptional,
   getMetadataStorage,
@@ -268,6 +269,18 @@ export class AppConfig {
   @Transform(toBoolean)
   @IsBoolean()
   ABORT_GENERATION_ON_DISCONNECT = false;
+
+  /** Model that writes summaries and titles; default: the thread's own model. */
+  @IsOptional()
+  @IsString()
+  SUMMARY_MODEL?: string;
+
+  /** Summarize once the unsummarized history passes this share of the model's context budget. */
+  @Type(() => Number)
+  @IsNumber()
+  @Min(0.05)
+  @Max(0.95)
+  SUMMARY_TRIGGER_FRACTION = 0.5;
 
   /** Express `trust proxy` setting: false, true, a hop count or a list of subnets. */
   @IsString()

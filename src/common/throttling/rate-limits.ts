@@ -24,6 +24,7 @@ export const DEFAULT_RATE_LIMITS = {
   'threads.rename': 20,
   'messages.list': 100,
   'messages.send': 20,
+  'messages.summarize': 5,
 } as const;
 
 export type RateLimitName = keyof typeof DEFAULT_RATE_LIMITS;

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ChatMessage } from '../models/model-provider';
 import { CatalogEntry } from '../models/models.dto';
 import { MessagesRepository } from './messages.repository';
-import { TokenCounter } from './token-counter';
+import { TokenCounter } from '../models/token-counter';
 
 /** Most recent messages looked at when filling the window. */
 const HISTORY_SCAN_LIMIT = 500;
@@ -42,7 +42,8 @@ export class ContextBuilder {
     budget -= this.tokens.countMessage(newMessage);
 
     // The new user message is already stored; it is the newest row and goes last.
-    const history = (await this.messages.recentForContext(threadId, entry.id, HISTORY_SCAN_LIMIT)).slice(1);
+    // Messages the summary covers are not sent again; without a summary, plain truncation.
+    const history = (await this.messages.recentForContext(threadId, entry.id, HISTORY_SCAN_LIMIT, context?.lastSummarizedId)).slice(1);
     const kept: ChatMessage[] = [];
     for (const message of history) {
       const cost = this.tokens.countMessage(message.content);

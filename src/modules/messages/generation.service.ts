@@ -5,15 +5,16 @@ import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { LifecycleService } from '../../common/lifecycle/lifecycle.service';
 import { AppConfig } from '../../config/app.config';
-import { Message } from '../../infra/database/generated/client';
+import { Message, Thread } from '../../infra/database/generated/client';
 import { StreamBus } from '../../infra/stream-bus/stream-bus';
 import { UsersRepository } from '../auth/users.repository';
 import { FinishReason, TokenUsage } from '../models/model-provider';
 import { ModelsService } from '../models/models.service';
 import { ProviderRegistry } from '../models/provider-registry';
+import { SummarizationService } from '../summarization/summarization.service';
 import { ContextBuilder } from './context-builder';
 import { MessagesRepository } from './messages.repository';
-import { TokenCounter } from './token-counter';
+import { TokenCounter } from '../models/token-counter';
 
 interface RunningGeneration {
   messageId: string;
@@ -57,9 +58,11 @@ export class GenerationService implements OnModuleDestroy {
     private readonly tokens: TokenCounter,
     private readonly users: UsersRepository,
     private readonly bus: StreamBus,
+    private readonly summaries: SummarizationService,
   ) {}
 
-  async start(userId: string, threadId: string, modelId: string, content: string, requestedTemperature?: number): Promise<StartedGeneration> {
+  async start(userId: string, thread: Thread, modelId: string, content: string, requestedTemperature?: number): Promise<StartedGeneration> {
+    const threadId = thread.id;
     if (this.lifecycle.shuttingDown) {
       throw new AppException(ErrorCode.SERVICE_UNAVAILABLE, 'The server is restarting; retry in a moment', HttpStatus.SERVICE_UNAVAILABLE);
     }
@@ -82,6 +85,8 @@ export class GenerationService implements OnModuleDestroy {
     }
 
     const started = performance.now();
+    // A thread without a title of the user's gets one after its first exchange.
+    const firstExchange = !thread.titleByUser && (await this.repository.countInThread(threadId)) === 0;
     const userMessage = await this.repository.insert({ threadId, modelId, role: 'user', content, tokens: this.tokens.count(content) });
     const assistantMessageId = randomUUID();
     const generation: RunningGeneration = { messageId: assistantMessageId, userId, key, abort: new AbortController(), cancelled: false, done: undefined! };
@@ -132,6 +137,10 @@ export class GenerationService implements OnModuleDestroy {
         cost,
       });
       if (status === 'complete') {
+        // Background work (summary, title) is scheduled, never awaited by the answer.
+        void this.summaries.afterExchange(userId, threadId, entry, firstExchange ? content : undefined).catch((error: Error) =>
+          this.logger.warn(`Scheduling summarization failed: ${error.message}`),
+        );
         await this.bus.publish(assistantMessageId, {
           event: 'message_complete',
           data: { messageId: assistantMessageId, totalTokens: completionTokens, finishReason, timestamp: stored.createdAt.toISOString() },

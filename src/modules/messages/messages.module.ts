@@ -1,17 +1,17 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { ModelsModule } from '../models/models.module';
+import { SummarizationModule } from '../summarization/summarization.module';
 import { ThreadsModule } from '../threads/threads.module';
 import { ContextBuilder } from './context-builder';
 import { GenerationService } from './generation.service';
 import { MessagesController } from './messages.controller';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
-import { TokenCounter } from './token-counter';
 
 @Module({
-  imports: [AuthModule, ModelsModule, ThreadsModule],
+  imports: [AuthModule, ModelsModule, ThreadsModule, SummarizationModule],
   controllers: [MessagesController],
-  providers: [MessagesRepository, MessagesService, GenerationService, ContextBuilder, TokenCounter],
+  providers: [MessagesRepository, MessagesService, GenerationService, ContextBuilder],
 })
 export class MessagesModule {}

@@ -34,10 +34,15 @@ export class MessagesRepository {
     });
   }
 
-  /** The newest complete messages of one model's conversation, newest first, for context assembly. */
-  recentForContext(threadId: string, modelId: string, take: number): Promise<Message[]> {
+  countInThread(threadId: string): Promise<number> {
+    return this.prisma.message.count({ where: { threadId } });
+  }
+
+  /** The newest complete messages of one model's conversation (after its summary, if any), newest first. */
+  async recentForContext(threadId: string, modelId: string, take: number, afterMessageId?: string | null): Promise<Message[]> {
+    const since = afterMessageId ? await this.prisma.message.findUnique({ where: { id: afterMessageId }, select: { createdAt: true } }) : null;
     return this.prisma.message.findMany({
-      where: { threadId, modelId, status: 'complete' },
+      where: { threadId, modelId, status: 'complete', ...(since ? { createdAt: { gt: since.createdAt } } : {}) },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take,
     });

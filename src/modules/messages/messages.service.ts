@@ -55,8 +55,8 @@ export class MessagesService {
   }
 
   async start(userId: string, threadId: string, modelId: string, content: string, temperature?: number) {
-    await this.threads.owned(userId, threadId);
-    return this.generations.start(userId, threadId, modelId, content, temperature);
+    const thread = await this.threads.owned(userId, threadId);
+    return this.generations.start(userId, thread, modelId, content, temperature);
   }
 
   /** Waits for the answer (non-streaming send); a failed answer is stored, then reported. */

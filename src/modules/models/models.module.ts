@@ -5,11 +5,12 @@ import { ModelsController } from './models.controller';
 import { ModelsKeyVerifier } from './models-key-verifier';
 import { ModelsService } from './models.service';
 import { ProviderRegistry } from './provider-registry';
+import { TokenCounter } from './token-counter';
 
 @Module({
   imports: [ProviderKeysModule],
   controllers: [ModelsController],
-  providers: [ProviderRegistry, ModelsService, ModelLoadService, ModelsKeyVerifier],
-  exports: [ProviderRegistry, ModelsService, ModelsKeyVerifier],
+  providers: [ProviderRegistry, ModelsService, ModelLoadService, ModelsKeyVerifier, TokenCounter],
+  exports: [ProviderRegistry, ModelsService, ModelsKeyVerifier, TokenCounter],
 })
 export class ModelsModule {}

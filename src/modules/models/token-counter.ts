@@ -23,6 +23,12 @@ export class TokenCounter implements OnModuleInit {
     return this.encoding.encode(text).length;
   }
 
+  /** The longest prefix of `text` within `maxTokens`. */
+  truncate(text: string, maxTokens: number): string {
+    const tokens = this.encoding.encode(text);
+    return tokens.length <= maxTokens ? text : this.encoding.decode(tokens.slice(0, maxTokens));
+  }
+
   countMessage(text: string): number {
     return this.count(text) + MESSAGE_OVERHEAD;
   }
