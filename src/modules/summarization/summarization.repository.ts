@@ -11,13 +11,27 @@ export class SummarizationRepository {
     return this.prisma.threadModelContext.findUnique({ where: { threadId_modelId: { threadId, modelId } } });
   }
 
+  private async unsummarizedWhere(threadId: string, modelId: string, lastSummarizedId?: string | null) {
+    const since = lastSummarizedId ? await this.prisma.message.findUnique({ where: { id: lastSummarizedId }, select: { createdAt: true } }) : null;
+    return { threadId, modelId, status: 'complete' as const, ...(since ? { createdAt: { gt: since.createdAt } } : {}) };
+  }
+
   /** Complete messages of one model's conversation not yet covered by its summary, oldest first. */
   async unsummarized(threadId: string, modelId: string, lastSummarizedId?: string | null): Promise<Message[]> {
-    const since = lastSummarizedId ? await this.prisma.message.findUnique({ where: { id: lastSummarizedId }, select: { createdAt: true } }) : null;
     return this.prisma.message.findMany({
-      where: { threadId, modelId, status: 'complete', ...(since ? { createdAt: { gt: since.createdAt } } : {}) },
+      where: await this.unsummarizedWhere(threadId, modelId, lastSummarizedId),
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     });
+  }
+
+  /** How many such messages and their stored token counts: one aggregate, checked after every exchange. */
+  async unsummarizedSize(threadId: string, modelId: string, lastSummarizedId?: string | null): Promise<{ messages: number; tokens: number }> {
+    const result = await this.prisma.message.aggregate({
+      where: await this.unsummarizedWhere(threadId, modelId, lastSummarizedId),
+      _count: { _all: true },
+      _sum: { tokens: true },
+    });
+    return { messages: result._count._all, tokens: result._sum.tokens ?? 0 };
   }
 
   /** Stores a model's summary and makes it the thread's summary, in one transaction. */

@@ -62,9 +62,8 @@ export class SummarizationService implements OnModuleInit {
     const key = `${threadId}:${entry.id}`;
     if (this.queue.isPending('summarize', key)) return;
     const context = await this.repository.context(threadId, entry.id);
-    const pending = await this.repository.unsummarized(threadId, entry.id, context?.lastSummarizedId);
-    const tokens = pending.reduce((n, m) => n + (m.tokens ?? this.tokens.count(m.content)), 0);
-    if (pending.length > KEEP_RECENT && tokens > this.triggerTokens(entry)) {
+    const pending = await this.repository.unsummarizedSize(threadId, entry.id, context?.lastSummarizedId);
+    if (pending.messages > KEEP_RECENT && pending.tokens > this.triggerTokens(entry)) {
       await this.queue.enqueue<SummarizeJob>('summarize', key, { userId, threadId, modelId: entry.id });
     }
   }
