@@ -79,7 +79,7 @@ describe('Summarization (e2e)', () => {
 
   it('summarizes once the history crosses the threshold: one job, previous summary + new messages only, then sends the summary instead of them', async () => {
     const id = await thread('Long');
-    summarizer.script({ tokens: ['FIRST', ' SUMMARY'], delayMs: 50 });
+    summarizer.script({ tokens: ['FIRST', ' SUMMARY'], delayMs: 150 });
     for (let i = 0; i < 3; i++) await send(id, `${i}: ${LONG}`);
     // While that job runs, another crossing exchange queues nothing more.
     expect(queue.isPending('summarize', `${id}:tiny`)).toBe(true);

@@ -137,10 +137,11 @@ export class GenerationService implements OnModuleDestroy {
         cost,
       });
       if (status === 'complete') {
-        // Background work (summary, title) is scheduled, never awaited by the answer.
-        void this.summaries.afterExchange(userId, threadId, entry, firstExchange ? content : undefined).catch((error: Error) =>
-          this.logger.warn(`Scheduling summarization failed: ${error.message}`),
-        );
+        // Background work (summary, title) is only scheduled here (two reads and a queue
+        // push); the jobs themselves run off the request path.
+        await this.summaries
+          .afterExchange(userId, threadId, entry, firstExchange ? content : undefined)
+          .catch((error: Error) => this.logger.warn(`Scheduling summarization failed: ${error.message}`));
         await this.bus.publish(assistantMessageId, {
           event: 'message_complete',
           data: { messageId: assistantMessageId, totalTokens: completionTokens, finishReason, timestamp: stored.createdAt.toISOString() },
