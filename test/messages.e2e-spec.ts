@@ -221,11 +221,16 @@ describe('Messages (e2e)', () => {
   it('refuses a second send to the same thread and model while one is generating (409)', async () => {
     const threadId = await newThread();
     openai.script({ delayMs: 100 });
-    const first = sse(port, 'POST', `/api/threads/${threadId}/models/gpt-5.5/messages`, auth, { content: 'slow', stream: true });
-    await new Promise((r) => setTimeout(r, 80));
-    expectError(await send(threadId, 'gpt-5.5', 'again'), 409, 'GENERATION_IN_PROGRESS');
-    await send(threadId, 'claude-sonnet', 'another model is fine').expect(200);
-    await first;
+    let second: Promise<{ status: number; body: unknown; headers: Record<string, unknown> }> | undefined;
+    let otherModel: Promise<unknown> | undefined;
+    // Once the first answer has started, a second send to the same model is refused.
+    await sse(port, 'POST', `/api/threads/${threadId}/models/gpt-5.5/messages`, auth, { content: 'slow', stream: true }, (e) => {
+      if (e.event !== 'message_start') return;
+      second = send(threadId, 'gpt-5.5', 'again').then((res) => res);
+      otherModel = send(threadId, 'claude-sonnet', 'another model is fine').expect(200).then((res) => res);
+    });
+    expectError(await second!, 409, 'GENERATION_IN_PROGRESS');
+    await otherModel;
   });
 
   it('resumes from Last-Event-ID on a second connection: every token once, in order', async () => {
