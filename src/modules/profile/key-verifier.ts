@@ -1,4 +1,3 @@
-import { Injectable } from '@nestjs/common';
 import type { KeyProvider } from './profile.dto';
 
 export interface KeyVerification {
@@ -8,16 +7,9 @@ export interface KeyVerification {
 }
 
 /**
- * Port: checks a provider key with a real call to that provider. The models module
- * provides the implementation; until then nothing is claimed verified.
+ * Port: checks a provider key with a real call to that provider (implemented by the
+ * models module's ModelsKeyVerifier). Never claims `verified` without that call.
  */
 export abstract class ProviderKeyVerifier {
   abstract verify(provider: KeyProvider, key: string): Promise<KeyVerification>;
-}
-
-@Injectable()
-export class UnavailableKeyVerifier extends ProviderKeyVerifier {
-  async verify(): Promise<KeyVerification> {
-    return { verified: false, reason: 'Key verification is not available on this server yet' };
-  }
 }

@@ -54,7 +54,8 @@ export class LastMessageDto {
   timestamp: Date;
 }
 
-export class ThreadSummaryDto {
+/** What every view of a thread shows. */
+export class ThreadBaseDto {
   @ApiProperty({ format: 'uuid' })
   id: string;
   @ApiProperty()
@@ -65,12 +66,15 @@ export class ThreadSummaryDto {
   updatedAt: Date;
   @ApiProperty()
   messageCount: number;
-  @ApiProperty({ type: [String], example: ['claude-opus', 'gpt-4o'] })
+  @ApiProperty({ type: String, nullable: true })
+  summary: string | null;
+}
+
+export class ThreadSummaryDto extends ThreadBaseDto {
+  @ApiProperty({ type: [String], example: ['claude-opus', 'gpt-5.5'] })
   activeModels: string[];
   @ApiPropertyOptional({ type: LastMessageDto, nullable: true })
   lastMessage?: LastMessageDto | null;
-  @ApiProperty({ type: String, nullable: true })
-  summary: string | null;
 }
 
 export class ThreadListDto {
@@ -94,19 +98,7 @@ export class ThreadModelDto {
   summaryUpdatedAt: Date | null;
 }
 
-export class ThreadDetailDto {
-  @ApiProperty({ format: 'uuid' })
-  id: string;
-  @ApiProperty()
-  title: string;
-  @ApiProperty({ format: 'date-time' })
-  createdAt: Date;
-  @ApiProperty({ format: 'date-time' })
-  updatedAt: Date;
-  @ApiProperty()
-  messageCount: number;
-  @ApiProperty({ type: String, nullable: true })
-  summary: string | null;
+export class ThreadDetailDto extends ThreadBaseDto {
   @ApiProperty({ type: 'object', additionalProperties: { $ref: '#/components/schemas/ThreadModelDto' }, description: 'Per model id' })
   models: Record<string, ThreadModelDto>;
 }
