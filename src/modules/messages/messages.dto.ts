@@ -1,24 +1,20 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNumber, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { IsOptionalNonNull } from '../../common/http/optional';
+import { ModelParamDto } from '../models/models.dto';
 
 export const MESSAGE_MAX_LENGTH = 100_000;
 
-export class ThreadModelParamsDto {
+export class ThreadModelParamsDto extends ModelParamDto {
   @ApiProperty({ format: 'uuid' })
-  @Matches(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'threadId must be a UUID' })
+  @IsUUID()
   threadId: string;
-
-  @ApiProperty({ example: 'gpt-4o' })
-  @IsString()
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, { message: 'modelId is not a valid model id' })
-  modelId: string;
 }
 
 export class MessageParamsDto extends ThreadModelParamsDto {
   @ApiProperty({ format: 'uuid' })
-  @Matches(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'messageId must be a UUID' })
+  @IsUUID()
   messageId: string;
 }
 

@@ -5,6 +5,9 @@ import { IsOptionalNonNull } from '../../common/http/optional';
 import { KEY_PROVIDERS, KeyProvider } from '../profile/profile.dto';
 import type { ModelLoadStatus } from './model-provider';
 
+/** Catalog and discovered model ids (discovered ones may carry `provider:` and `/`). */
+export const MODEL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+
 export class PricingDto {
   /** USD per 1K input tokens */
   @ApiProperty({ example: 0.015 })
@@ -37,9 +40,9 @@ export class TemperatureRangeDto {
 
 /** One model of the catalog file (shipped, or MODELS_FILE); validated at start. */
 export class CatalogEntry {
-  @ApiProperty({ example: 'claude-opus' })
+  @ApiProperty({ example: 'claude-opus', pattern: MODEL_ID_PATTERN.source })
   @IsString()
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/)
+  @Matches(MODEL_ID_PATTERN)
   id: string;
 
   @ApiProperty({ example: 'Claude Opus 4.1' })
@@ -138,9 +141,9 @@ export class LoadStartedDto {
 }
 
 export class ModelParamDto {
-  @ApiProperty({ example: 'gemma-2b-local' })
+  @ApiProperty({ example: 'gemma-2b-local', pattern: MODEL_ID_PATTERN.source })
   @IsString()
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, { message: 'modelId is not a valid model id' })
+  @Matches(MODEL_ID_PATTERN, { message: 'modelId is not a valid model id' })
   modelId: string;
 }
 
