@@ -19,6 +19,9 @@ import { MessagesModule } from './modules/messages/messages.module';
 import { StreamBusModule } from './infra/stream-bus/stream-bus.module';
 import { QueueModule } from './infra/queue/queue.module';
 import { SummarizationModule } from './modules/summarization/summarization.module';
+import { GatewayModule } from './modules/gateway/gateway.module';
+import { LlmModule } from './modules/llm/llm.module';
+import { UsageModule } from './modules/usage/usage.module';
 
 export interface AppModuleOptions {
   /** Where log lines go instead of stdout (tests capture them). */
@@ -47,6 +50,9 @@ export class AppModule {
         QueueModule,
         SummarizationModule,
         MessagesModule,
+        UsageModule,
+        GatewayModule,
+        LlmModule,
         AdminModule,
       ],
     };

@@ -282,6 +282,62 @@ export class AppConfig {
   @Max(0.95)
   SUMMARY_TRIGGER_FRACTION = 0.5;
 
+  // --- Gateway and stateless LLM endpoints (seeds 000 and 003) -----------------------
+  /** Seed 000: store /v1 completions that name a conversation; false = /v1/conversations answer 501. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  PERSIST_TRANSCRIPTS = false;
+
+  /** Model for /api/llm/* when the request names none (seed 003's OPENAI_DEFAULT_MODEL is read too). */
+  @IsOptional()
+  @IsString()
+  LLM_DEFAULT_MODEL?: string;
+
+  @IsOptional()
+  @IsString()
+  OPENAI_DEFAULT_MODEL?: string;
+
+  /** System prompt for /api/llm/* when the request gives none (seed 003's OPENAI_SYSTEM_PROMPT is read too). */
+  @IsOptional()
+  @IsString()
+  LLM_SYSTEM_PROMPT?: string;
+
+  @IsOptional()
+  @IsString()
+  OPENAI_SYSTEM_PROMPT?: string;
+
+  /** Seed 003: requests per minute on /api/llm/* (the `llm` entry of RATE_LIMITS wins). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  LLM_RATE_LIMIT_PER_MINUTE?: number;
+
+  /** Cache answers of POST /api/llm/complete, per user, model and parameters. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  LLM_CACHE_ENABLED = false;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  LLM_CACHE_MAX_ENTRIES = 500;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  LLM_CACHE_TTL_SECONDS = 600;
+
+  /** Comma-separated words or phrases a prompt may not contain (whole words, any case). */
+  @IsString()
+  LLM_BANNED_TERMS = '';
+
+  /** Longest prompt accepted, in characters (all of a request's messages together). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  LLM_MAX_PROMPT_CHARS = 100_000;
+
   /** Express `trust proxy` setting: false, true, a hop count or a list of subnets. */
   @IsString()
   TRUST_PROXY = 'false';
@@ -352,12 +408,25 @@ export class AppConfig {
   }
 
   get rateLimitOverrides(): Record<string, number> {
-    return Object.fromEntries(
-      this.RATE_LIMITS.split(',')
+    return Object.fromEntries([
+      ...(this.LLM_RATE_LIMIT_PER_MINUTE ? [['llm', this.LLM_RATE_LIMIT_PER_MINUTE] as const] : []),
+      ...this.RATE_LIMITS.split(',')
         .map((pair) => pair.split('=').map((s) => s.trim()))
         .filter(([name, limit]) => name && limit)
-        .map(([name, limit]) => [name, Number(limit)]),
-    );
+        .map(([name, limit]) => [name, Number(limit)] as const),
+    ]);
+  }
+
+  get llmDefaultModel(): string | undefined {
+    return this.LLM_DEFAULT_MODEL ?? this.OPENAI_DEFAULT_MODEL;
+  }
+
+  get llmSystemPrompt(): string | undefined {
+    return this.LLM_SYSTEM_PROMPT ?? this.OPENAI_SYSTEM_PROMPT;
+  }
+
+  get bannedTerms(): string[] {
+    return this.LLM_BANNED_TERMS.split(',').map((t) => t.trim()).filter(Boolean);
   }
 
   get demoProviderEnabled(): boolean {

@@ -6,6 +6,7 @@ import { ErrorBody, errorEnvelope } from '../http/envelope';
 import { requestIdOf } from '../http/request-id';
 import { AppException } from './app.exception';
 import { CODE_BY_STATUS, ErrorCode } from './error-codes';
+import { isOpenAIRoute, toOpenAIError } from './openai-error';
 
 interface Mapped {
   status: number;
@@ -46,16 +47,17 @@ export class AllExceptionsFilter implements ExceptionFilter {
     // pino-http logs `res.err` on the request:end line.
     if (status >= 500 && exception instanceof Error) (res as Response & { err?: Error }).err = exception;
 
-    const envelope = errorEnvelope(body, requestIdOf(req));
+    // The /v1 gateway speaks OpenAI's format, so OpenAI's SDKs raise their typed errors.
+    const openAI = isOpenAIRoute(req.path);
     if (res.headersSent) {
       // A stream has started: the error goes out as its last frame, never as a second response.
       if (String(res.getHeader('content-type') ?? '').startsWith('text/event-stream') && !res.writableEnded) {
-        res.write(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
+        res.write(openAI ? `data: ${JSON.stringify(toOpenAIError(status, body))}\n\n` : `event: error\ndata: ${JSON.stringify(body)}\n\n`);
       }
       res.end();
       return;
     }
-    res.status(status).json(envelope);
+    res.status(status).json(openAI ? toOpenAIError(status, body) : errorEnvelope(body, requestIdOf(req)));
   }
 
   private map(exception: unknown): Mapped {

@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { Type, ValidationError, ValidationPipe } from '@nestjs/common';
 import { AppException } from './app.exception';
 
 /** Flattens nested class-validator errors into { "settings.defaultTemperature": ["…"] }. */
@@ -14,12 +14,14 @@ export function fieldErrors(errors: ValidationError[], parent = ''): Record<stri
 
 /**
  * Global validation: unknown fields and wrong types are rejected (no implicit type
- * coercion of bodies; query DTOs convert explicitly with @Type).
+ * coercion of bodies; query DTOs convert explicitly with @Type). The /v1 gateway drops
+ * unknown fields instead, as OpenAI clients send parameters Parley does not map.
  */
-export function createValidationPipe(): ValidationPipe {
+export function createValidationPipe(options: { forbidUnknownFields?: boolean; expectedType?: Type<unknown> } = {}): ValidationPipe {
   return new ValidationPipe({
     whitelist: true,
-    forbidNonWhitelisted: true,
+    forbidNonWhitelisted: options.forbidUnknownFields ?? true,
+    expectedType: options.expectedType,
     forbidUnknownValues: true,
     transform: true,
     transformOptions: { enableImplicitConversion: false },

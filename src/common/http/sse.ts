@@ -31,6 +31,11 @@ export class SseWriter {
     this.res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
+  /** A frame with no event name (OpenAI's streaming format): an object as JSON, or a literal such as `[DONE]`. */
+  data(payload: unknown): void {
+    if (!this.closed) this.res.write(`data: ${typeof payload === 'string' ? payload : JSON.stringify(payload)}\n\n`);
+  }
+
   comment(text: string): void {
     if (!this.closed) this.res.write(`: ${text}\n\n`);
   }
@@ -45,4 +50,13 @@ export class SseWriter {
     this.closed = true;
     clearInterval(this.heartbeat);
   }
+}
+
+/** Aborted when the client goes away before the response is finished. */
+export function abortOnDisconnect(res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
 }

@@ -6,8 +6,8 @@ import { AppException } from '../errors/app.exception';
 import { ErrorCode } from '../errors/error-codes';
 
 /**
- * @nestjs/throttler keyed by user when signed in (the auth guard runs first) and by client
- * IP otherwise, with seed 001's headers: X-RateLimit-Limit/Remaining/Reset (epoch
+ * @nestjs/throttler keyed by personal token for programs, by user when signed in (the auth
+ * guard runs first) and by client IP otherwise, with seed 001's headers: X-RateLimit-Limit/Remaining/Reset (epoch
  * seconds)/Window (seconds) on every limited response, Retry-After on 429.
  */
 @Injectable()
@@ -15,6 +15,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   private readonly storageFailures = new Logger('RateLimit');
 
   protected override async getTracker(req: AuthenticatedRequest): Promise<string> {
+    if (req.user?.tokenId) return `token:${req.user.tokenId}`;
     return req.user ? `user:${req.user.id}` : `ip:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`;
   }
 

@@ -25,6 +25,11 @@ export const DEFAULT_RATE_LIMITS = {
   'messages.list': 100,
   'messages.send': 20,
   'messages.summarize': 5,
+  /** Seed 003: /api/llm/* (LLM_RATE_LIMIT_PER_MINUTE). */
+  llm: 60,
+  /** The /v1 gateway, per personal token. */
+  gateway: 120,
+  usage: 60,
 } as const;
 
 export type RateLimitName = keyof typeof DEFAULT_RATE_LIMITS;

@@ -9,6 +9,7 @@ import { Message, Thread } from '../../infra/database/generated/client';
 import { StreamBus } from '../../infra/stream-bus/stream-bus';
 import { UsersRepository } from '../auth/users.repository';
 import { FinishReason, TokenUsage } from '../models/model-provider';
+import { costOf } from '../models/model-catalog';
 import { ModelsService } from '../models/models.service';
 import { ProviderRegistry } from '../models/provider-registry';
 import { SummarizationService } from '../summarization/summarization.service';
@@ -119,7 +120,7 @@ export class GenerationService implements OnModuleDestroy {
       const status = generation.cancelled ? 'cancelled' : failure ? 'error' : 'complete';
       const completionTokens = usage?.outputTokens || this.tokens.count(text);
       const promptTokens = usage?.inputTokens ?? null;
-      const cost = entry.pricing && promptTokens !== null ? (promptTokens * entry.pricing.input + completionTokens * entry.pricing.output) / 1000 : null;
+      const cost = costOf(entry, promptTokens, completionTokens);
       const stored = await this.repository.insert({
         id: assistantMessageId,
         threadId,

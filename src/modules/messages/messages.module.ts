@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
+import { ModerationModule } from '../moderation/moderation.module';
 import { ModelsModule } from '../models/models.module';
 import { SummarizationModule } from '../summarization/summarization.module';
 import { ThreadsModule } from '../threads/threads.module';
@@ -10,8 +11,9 @@ import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
 
 @Module({
-  imports: [AuthModule, ModelsModule, ThreadsModule, SummarizationModule],
+  imports: [AuthModule, ModelsModule, ModerationModule, ThreadsModule, SummarizationModule],
   controllers: [MessagesController],
   providers: [MessagesRepository, MessagesService, GenerationService, ContextBuilder],
+  exports: [MessagesRepository],
 })
 export class MessagesModule {}

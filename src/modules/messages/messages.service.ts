@@ -5,6 +5,7 @@ import { decodeCursor, pageOf } from '../../common/http/cursor';
 import { Paginated } from '../../common/http/envelope';
 import { Message } from '../../infra/database/generated/client';
 import { SequencedEvent, StreamBus } from '../../infra/stream-bus/stream-bus';
+import { ModerationService } from '../moderation/moderation.service';
 import { ThreadsService } from '../threads/threads.service';
 import { GenerationService } from './generation.service';
 import { ExchangeDto, ListMessagesQueryDto, MessageDto, MessageListDto } from './messages.dto';
@@ -44,6 +45,7 @@ export class MessagesService {
     private readonly repository: MessagesRepository,
     private readonly generations: GenerationService,
     private readonly bus: StreamBus,
+    private readonly moderation: ModerationService,
   ) {}
 
   async list(userId: string, threadId: string, modelId: string, query: ListMessagesQueryDto): Promise<Paginated<MessageListDto>> {
@@ -56,6 +58,7 @@ export class MessagesService {
 
   async start(userId: string, threadId: string, modelId: string, content: string, temperature?: number) {
     const thread = await this.threads.owned(userId, threadId);
+    this.moderation.check([content]);
     return this.generations.start(userId, thread, modelId, content, temperature);
   }
 

@@ -31,3 +31,8 @@ export function loadCatalog(modelsFile?: string): CatalogEntry[] {
   for (const m of extra.models) byId.set(m.id, m);
   return [...byId.values()];
 }
+
+/** USD for one call at the catalog's prices (per 1K tokens); null when the model has none or usage is unknown. */
+export function costOf(entry: CatalogEntry, promptTokens: number | null, completionTokens: number): number | null {
+  return entry.pricing && promptTokens !== null ? (promptTokens * entry.pricing.input + completionTokens * entry.pricing.output) / 1000 : null;
+}

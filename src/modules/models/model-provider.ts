@@ -14,6 +14,10 @@ export interface CompletionRequest {
   messages: ChatMessage[];
   temperature?: number;
   maxTokens?: number;
+  /** Nucleus sampling; dropped by providers whose API no longer takes it (Anthropic). */
+  topP?: number;
+  /** Sequences that end the answer (at most 4, as OpenAI allows). */
+  stop?: string[];
   /** The key to call with: the user's own, or the server's; undefined for keyless providers. */
   apiKey?: string;
 }

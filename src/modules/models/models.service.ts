@@ -19,6 +19,10 @@ export interface ResolvedModel {
   apiKey?: string;
 }
 
+export interface ModelLookup {
+  orProviderName?: boolean;
+}
+
 /** The catalog (shipped + MODELS_FILE + discovered) and per-user availability. */
 @Injectable()
 export class ModelsService {
@@ -44,15 +48,22 @@ export class ModelsService {
     }));
   }
 
-  async find(modelId: string): Promise<CatalogEntry> {
-    const entry = this.catalog.find((m) => m.id === modelId) ?? (await this.discoveredEntries()).find((m) => m.id === modelId);
+  /** A catalog model by id; with `orProviderName`, also by the provider's own name (for OpenAI clients). */
+  async find(modelId: string, options: ModelLookup = {}): Promise<CatalogEntry> {
+    const byId = (m: CatalogEntry) => m.id === modelId;
+    const byName = (m: CatalogEntry) => options.orProviderName === true && m.model === modelId;
+    const entry =
+      this.catalog.find(byId) ??
+      (await this.discoveredEntries()).find(byId) ??
+      this.catalog.find(byName) ??
+      (await this.discoveredEntries()).find(byName);
     if (!entry) throw new AppException(ErrorCode.MODEL_NOT_FOUND, `Model ${modelId} is not in the catalog`, HttpStatus.NOT_FOUND);
     return entry;
   }
 
   /** Entry, provider and key for a call: the user's own key wins over the server's. */
-  async resolve(userId: string, modelId: string): Promise<ResolvedModel> {
-    const entry = await this.find(modelId);
+  async resolve(userId: string, modelId: string, options: ModelLookup = {}): Promise<ResolvedModel> {
+    const entry = await this.find(modelId, options);
     const base = { entry, providerName: entry.provider };
     if (!entry.apiKeyRequired) return base;
     const apiKey = (await this.keys.keyForCall(userId, entry.apiKeyRequired)) ?? this.registry.serverKey(entry.provider);
@@ -62,6 +73,13 @@ export class ModelsService {
       });
     }
     return { ...base, apiKey };
+  }
+
+  /** The first catalog model of a provider instance: the default when a caller names only the provider. */
+  firstOf(providerName: string): CatalogEntry {
+    const entry = this.catalog.find((m) => m.provider === providerName);
+    if (!entry) throw new AppException(ErrorCode.MODEL_NOT_FOUND, `No model of provider ${providerName} is in the catalog`, HttpStatus.NOT_FOUND);
+    return entry;
   }
 
   localProvider(entry: CatalogEntry): LocalModelProvider {

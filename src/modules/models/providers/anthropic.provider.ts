@@ -35,8 +35,9 @@ export class AnthropicProvider extends ModelProvider {
         model: request.model,
         system: system || undefined,
         messages,
-        // The Messages API of this SDK generation no longer takes `temperature`: dropped.
+        // The Messages API of this SDK generation no longer takes `temperature` or `top_p`: dropped.
         max_tokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
+        stop_sequences: request.stop,
         stream: true,
       },
       { signal },

@@ -42,6 +42,8 @@ export class GoogleProvider extends ModelProvider {
         systemInstruction: systemInstruction || undefined,
         temperature: request.temperature,
         maxOutputTokens: request.maxTokens,
+        topP: request.topP,
+        stopSequences: request.stop,
         abortSignal: signal,
       },
     });

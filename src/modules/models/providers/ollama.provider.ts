@@ -49,7 +49,7 @@ export class OllamaProvider extends LocalModelProvider {
       model: request.model,
       messages: request.messages,
       stream: true,
-      options: { temperature: request.temperature, num_predict: request.maxTokens },
+      options: { temperature: request.temperature, num_predict: request.maxTokens, top_p: request.topP, stop: request.stop },
     });
     for await (const part of stream) {
       if (part.message?.content) yield { type: 'text', text: part.message.content };

@@ -49,6 +49,8 @@ export class OpenAIProvider extends ModelProvider {
         messages: request.messages as ChatCompletionMessageParam[],
         temperature: request.temperature,
         max_completion_tokens: request.maxTokens,
+        top_p: request.topP,
+        stop: request.stop,
         stream: true,
         stream_options: { include_usage: true },
       },

@@ -1,0 +1,119 @@
+import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
+import type { AuthUser } from '../../common/decorators/current-user.decorator';
+import { AppException } from '../../common/errors/app.exception';
+import { ErrorCode } from '../../common/errors/error-codes';
+import { UsageSource } from '../../infra/database/generated/client';
+import { ChatMessage, CompletionRequest, FinishReason, StreamChunk } from '../models/model-provider';
+import { CatalogEntry } from '../models/models.dto';
+import { ModelLookup, ModelsService } from '../models/models.service';
+import { ProviderRegistry } from '../models/provider-registry';
+import { TokenCounter } from '../models/token-counter';
+import { ModerationService } from '../moderation/moderation.service';
+import { UsageService } from '../usage/usage.service';
+
+export type CallParameters = Pick<CompletionRequest, 'temperature' | 'topP' | 'maxTokens' | 'stop'>;
+
+/** A one-shot model call (outside a thread), moderated and resolved, ready to run. */
+export interface PreparedCall {
+  user: AuthUser;
+  source: UsageSource;
+  entry: CatalogEntry;
+  providerName: string;
+  request: CompletionRequest;
+  started: number;
+}
+
+export interface CallResult {
+  text: string;
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** The final chunk, with token counts filled in by our tokenizer where the provider reported none. */
+export type FinalChunk = Extract<StreamChunk, { type: 'done' }>;
+
+/**
+ * Model calls made by programs (the /v1 gateway) and by /api/llm: resolve the model and
+ * key, moderate the prompt, call the provider through the registry (retries, error
+ * translation) and record the usage once, however the call ends.
+ */
+@Injectable()
+export class CompletionsService {
+  private readonly logger = new Logger('Completions');
+
+  constructor(
+    private readonly models: ModelsService,
+    private readonly registry: ProviderRegistry,
+    private readonly moderation: ModerationService,
+    private readonly tokens: TokenCounter,
+    private readonly usage: UsageService,
+  ) {}
+
+  async prepare(user: AuthUser, source: UsageSource, modelId: string, messages: ChatMessage[], parameters: CallParameters, lookup?: ModelLookup): Promise<PreparedCall> {
+    this.moderation.check(messages.map((m) => m.content));
+    const { entry, providerName, apiKey } = await this.models.resolve(user.id, modelId, lookup);
+    return { user, source, entry, providerName, request: { model: entry.model, messages, ...parameters, apiKey }, started: performance.now() };
+  }
+
+  /** Text chunks, then one final chunk; usage is recorded before the final chunk is handed out. */
+  async *stream(call: PreparedCall, signal: AbortSignal): AsyncIterable<StreamChunk> {
+    let text = '';
+    let recorded = false;
+    let outcome: { status: 'error' | 'cancelled'; errorCode?: string } = { status: 'cancelled' };
+    try {
+      let final: FinalChunk | undefined;
+      for await (const chunk of this.registry.stream(call.providerName, call.request, signal)) {
+        if (chunk.type === 'text') {
+          text += chunk.text;
+          yield chunk;
+        } else final = chunk;
+      }
+      if (!final) throw new AppException(ErrorCode.PROVIDER_ERROR, `${call.providerName} ended without an answer`, HttpStatus.BAD_GATEWAY);
+      const counted = this.counted(call, text, final.usage);
+      recorded = true;
+      await this.record(call, { status: 'complete', ...counted });
+      yield { ...final, usage: { inputTokens: counted.promptTokens, outputTokens: counted.completionTokens } };
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const failure =
+        error instanceof AppException ? error : new AppException(ErrorCode.INTERNAL_ERROR, 'The answer could not be generated', HttpStatus.INTERNAL_SERVER_ERROR);
+      if (!(error instanceof AppException)) this.logger.error({ err: error }, 'Completion failed');
+      outcome = { status: 'error', errorCode: failure.code };
+      throw failure;
+    } finally {
+      if (!recorded) await this.record(call, { ...outcome, ...this.counted(call, text) });
+    }
+  }
+
+  /** The stream, gathered. */
+  async complete(call: PreparedCall, signal: AbortSignal): Promise<CallResult> {
+    let text = '';
+    for await (const chunk of this.stream(call, signal)) {
+      if (chunk.type === 'text') text += chunk.text;
+      else return { text, finishReason: chunk.finishReason, promptTokens: chunk.usage.inputTokens, completionTokens: chunk.usage.outputTokens };
+    }
+    throw new AppException(ErrorCode.PROVIDER_ERROR, `${call.providerName} ended without an answer`, HttpStatus.BAD_GATEWAY);
+  }
+
+  /** Records a call answered without the provider (a cache hit). */
+  recordCached(call: PreparedCall, result: CallResult): Promise<void> {
+    return this.record(call, { status: 'complete', promptTokens: result.promptTokens, completionTokens: result.completionTokens, cached: true });
+  }
+
+  /** Provider counts when reported, our tokenizer's otherwise (some servers report none, and failed calls never do). */
+  private counted(call: PreparedCall, text: string, usage?: { inputTokens: number; outputTokens: number }) {
+    return {
+      promptTokens: usage?.inputTokens || call.request.messages.reduce((n, m) => n + this.tokens.countMessage(m.content), 0),
+      completionTokens: usage?.outputTokens || this.tokens.count(text),
+    };
+  }
+
+  private record(
+    call: PreparedCall,
+    result: { status: 'complete' | 'error' | 'cancelled'; errorCode?: string; promptTokens: number; completionTokens: number; cached?: boolean },
+  ): Promise<void> {
+    return this.usage.record({ user: call.user, source: call.source, entry: call.entry, latencyMs: performance.now() - call.started, ...result });
+  }
+}

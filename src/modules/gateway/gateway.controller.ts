@@ -1,0 +1,110 @@
+import { applyDecorators, Body, CanActivate, Controller, ExecutionContext, Get, Headers, HttpCode, HttpStatus, Injectable, Param, Post, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiHeader, ApiOperation, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { isUUID } from 'class-validator';
+import type { Response } from 'express';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import { AuthenticatedRequest, AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
+import { AppException } from '../../common/errors/app.exception';
+import { ErrorCode } from '../../common/errors/error-codes';
+import { createValidationPipe } from '../../common/errors/validation';
+import { RawResponse } from '../../common/http/envelope';
+import { IdParamDto } from '../../common/http/params.dto';
+import { abortOnDisconnect } from '../../common/http/sse';
+import { RateLimit } from '../../common/throttling/rate-limits';
+import { CreateThreadDto } from '../threads/threads.dto';
+import { ChatCompletionDto, ChatCompletionRequestDto, ConversationDto, GatewayModelListDto, OpenAIErrorDto, TextPartDto } from './gateway.dto';
+import { GatewayService } from './gateway.service';
+
+/** Programs authenticate with personal API tokens (pk_…), never with a browser session. */
+@Injectable()
+class PersonalTokenGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    if (context.switchToHttp().getRequest<AuthenticatedRequest>().user?.via === 'token') return true;
+    throw new AppException(ErrorCode.UNAUTHORIZED, 'The /v1 API takes a personal API token: Authorization: Bearer pk_…', HttpStatus.UNAUTHORIZED);
+  }
+}
+
+function conversationHeader(value: string | undefined): string | undefined {
+  if (value !== undefined && !isUUID(value)) {
+    throw AppException.validation('Invalid request parameters', { fields: { 'x-conversation-id': ['X-Conversation-Id must be a UUID'] } });
+  }
+  return value;
+}
+
+const ApiOpenAIErrors = (...statuses: HttpStatus[]) =>
+  applyDecorators(...statuses.map((status) => ApiResponse({ status, description: "OpenAI's error format", type: OpenAIErrorDto })));
+
+/** Unknown OpenAI parameters are dropped, not refused: programs send many that Parley does not map. */
+const GatewayBody = () => Body(createValidationPipe({ forbidUnknownFields: false, expectedType: ChatCompletionRequestDto }));
+
+@ApiTags('gateway')
+@ApiBearerAuth()
+@ApiExtraModels(TextPartDto)
+@Controller('v1')
+@UseGuards(PersonalTokenGuard)
+@RateLimit('gateway')
+@RawResponse()
+@ApiOpenAIErrors(HttpStatus.UNAUTHORIZED, HttpStatus.TOO_MANY_REQUESTS)
+export class GatewayController {
+  constructor(private readonly gateway: GatewayService) {}
+
+  @Post('chat/completions')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    operationId: 'createChatCompletion',
+    summary: 'OpenAI-compatible chat completion for any catalog model (streaming with stream: true)',
+    description:
+      'Point an OpenAI SDK at `<server>/v1` with a personal API token as the key. Mapped: model, messages, stream, ' +
+      'stream_options.include_usage, temperature, top_p, max_tokens/max_completion_tokens, stop. n must be 1; tools and ' +
+      'functions are refused; other parameters are dropped. Anthropic models ignore temperature and top_p. With ' +
+      'PERSIST_TRANSCRIPTS, conversation_id (or X-Conversation-Id) stores the exchange in that conversation.',
+  })
+  @ApiBody({ type: ChatCompletionRequestDto })
+  @ApiHeader({ name: 'X-Conversation-Id', required: false, description: 'Same as conversation_id' })
+  @ApiResponse({
+    status: 200,
+    description: 'A chat.completion; with stream: true, text/event-stream of chat.completion.chunk objects ending with data: [DONE]',
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(ChatCompletionDto) } },
+      'text/event-stream': { schema: { type: 'string', example: 'data: {"object":"chat.completion.chunk",…}\n\ndata: [DONE]\n\n' } },
+    },
+  })
+  @ApiExtraModels(ChatCompletionDto)
+  @ApiOpenAIErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.UNPROCESSABLE_ENTITY, HttpStatus.BAD_GATEWAY, HttpStatus.GATEWAY_TIMEOUT)
+  async chatCompletions(
+    @CurrentUser() user: AuthUser,
+    @GatewayBody() dto: ChatCompletionRequestDto,
+    @Headers('x-conversation-id') conversationIdHeader: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    const conversationId = dto.conversation_id ?? conversationHeader(conversationIdHeader);
+    const signal = abortOnDisconnect(res);
+    if (dto.stream) return this.gateway.stream(user, dto, conversationId, res, signal);
+    const completion: ChatCompletion = await this.gateway.complete(user, dto, conversationId, signal);
+    res.status(HttpStatus.OK).json(completion);
+  }
+
+  @Get('models')
+  @ApiOperation({ operationId: 'listGatewayModels', summary: 'OpenAI-compatible list of the models this token can use now' })
+  @ApiResponse({ status: 200, type: GatewayModelListDto })
+  listModels(@CurrentUser() user: AuthUser): Promise<GatewayModelListDto> {
+    return this.gateway.listModels(user);
+  }
+
+  @Post('conversations')
+  @ApiOperation({ operationId: 'createConversation', summary: 'Create a conversation to store completions in (PERSIST_TRANSCRIPTS; 501 when off)' })
+  @ApiBody({ type: CreateThreadDto })
+  @ApiResponse({ status: 201, type: ConversationDto })
+  @ApiOpenAIErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_IMPLEMENTED)
+  createConversation(@CurrentUser() user: AuthUser, @Body() dto: CreateThreadDto): Promise<ConversationDto> {
+    return this.gateway.createConversation(user, dto);
+  }
+
+  @Get('conversations/:id')
+  @ApiOperation({ operationId: 'getConversation', summary: "A conversation's metadata (PERSIST_TRANSCRIPTS; 501 when off)" })
+  @ApiResponse({ status: 200, type: ConversationDto })
+  @ApiOpenAIErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.NOT_IMPLEMENTED)
+  getConversation(@CurrentUser() user: AuthUser, @Param() params: IdParamDto): Promise<ConversationDto> {
+    return this.gateway.conversation(user, params.id);
+  }
+}

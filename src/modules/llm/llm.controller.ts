@@ -1,0 +1,57 @@
+import { Body, Controller, HttpCode, HttpStatus, Post, Get, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
+import { AppException } from '../../common/errors/app.exception';
+import { RawResponse } from '../../common/http/envelope';
+import { abortOnDisconnect, SseWriter } from '../../common/http/sse';
+import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorator';
+import { RateLimit } from '../../common/throttling/rate-limits';
+import { LlmCompleteDto, LlmCompletionDto, LlmStreamQueryDto } from './llm.dto';
+import { LlmService } from './llm.service';
+
+@ApiTags('llm')
+@ApiCookieAuth('cookie')
+@ApiBearerAuth('bearer')
+@ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.UNAUTHORIZED, HttpStatus.NOT_FOUND, HttpStatus.UNPROCESSABLE_ENTITY, HttpStatus.TOO_MANY_REQUESTS, HttpStatus.BAD_GATEWAY)
+@RateLimit('llm')
+@Controller('llm')
+export class LlmController {
+  constructor(private readonly llm: LlmService) {}
+
+  @Post('complete')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    operationId: 'llmComplete',
+    summary: 'One prompt, one answer (stateless); answers may be cached (LLM_CACHE_ENABLED). 422 CONTENT_REJECTED for banned terms or an over-long prompt',
+  })
+  @ApiEnvelope(LlmCompletionDto)
+  complete(@CurrentUser() user: AuthUser, @Body() dto: LlmCompleteDto, @Res({ passthrough: true }) res: Response): Promise<LlmCompletionDto> {
+    return this.llm.complete(user, dto, abortOnDisconnect(res));
+  }
+
+  @Get('stream')
+  @RawResponse()
+  @ApiOperation({
+    operationId: 'llmStream',
+    summary: 'One prompt, streamed: `data: {"delta":"…"}` frames, then `data: {"done":true,"content":"…"}`; a failure after the first frame is an `event: error` frame',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiResponse({ status: 200, description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string', example: 'data: {"delta":"Hel"}\n\ndata: {"done":true,"content":"Hello"}\n\n' } } } })
+  async stream(@CurrentUser() user: AuthUser, @Query() query: LlmStreamQueryDto, @Res() res: Response): Promise<void> {
+    const call = await this.llm.prepare(user, query);
+    const signal = abortOnDisconnect(res);
+    const frames = this.llm.stream(call, signal)[Symbol.asyncIterator]();
+    // Failures before the first frame (key refused, provider rate limit) are plain HTTP errors.
+    let next = await frames.next();
+    const sse = new SseWriter(res);
+    try {
+      for (; !next.done; next = await frames.next()) sse.data(next.value);
+    } catch (error) {
+      if (error instanceof AppException && !signal.aborted) sse.send('error', { code: error.code, message: error.message });
+    } finally {
+      await frames.return?.();
+      sse.end();
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
+import { createHash } from 'node:crypto';
+import type { AuthUser } from '../../common/decorators/current-user.decorator';
+import { AppException } from '../../common/errors/app.exception';
+import { AppConfig } from '../../config/app.config';
+import { CallResult, CompletionsService, PreparedCall } from '../gateway/completions.service';
+import { ChatMessage } from '../models/model-provider';
+import { ModelsService } from '../models/models.service';
+import { LlmCompleteDto, LlmCompletionDto, LlmPromptDto } from './llm.dto';
+
+const DEFAULT_PROVIDER = 'openai';
+
+/**
+ * Seed 003's stateless endpoints: one prompt in, one answer out, nothing stored but usage.
+ * Non-streaming answers may come from a per-process cache (LLM_CACHE_ENABLED), keyed by
+ * user, model and every parameter, bounded in entries and age.
+ */
+@Injectable()
+export class LlmService {
+  private readonly cache?: LRUCache<string, CallResult>;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly completions: CompletionsService,
+    private readonly models: ModelsService,
+  ) {
+    if (config.LLM_CACHE_ENABLED) {
+      this.cache = new LRUCache({ max: config.LLM_CACHE_MAX_ENTRIES, ttl: config.LLM_CACHE_TTL_SECONDS * 1000 });
+    }
+  }
+
+  async complete(user: AuthUser, dto: LlmCompleteDto, signal: AbortSignal): Promise<LlmCompletionDto> {
+    const call = await this.prepare(user, dto);
+    const key = this.cache && dto.useCache !== false ? cacheKey(user.id, call, dto) : undefined;
+    const cached = key ? this.cache!.get(key) : undefined;
+    if (cached) await this.completions.recordCached(call, cached);
+    const result = cached ?? (await this.completions.complete(call, signal));
+    if (key && !cached) this.cache!.set(key, result);
+    return {
+      content: result.text,
+      model: call.entry.id,
+      created: Math.floor(Date.now() / 1000),
+      usage: { promptTokens: result.promptTokens, completionTokens: result.completionTokens, totalTokens: result.promptTokens + result.completionTokens },
+      cached: Boolean(cached),
+    };
+  }
+
+  /** Text deltas of the answer, then the whole of it. */
+  async *stream(call: PreparedCall, signal: AbortSignal): AsyncIterable<{ delta: string } | { done: true; content: string }> {
+    let content = '';
+    for await (const chunk of this.completions.stream(call, signal)) {
+      if (chunk.type === 'text') {
+        content += chunk.text;
+        yield { delta: chunk.text };
+      }
+    }
+    yield { done: true, content };
+  }
+
+  /** Validates and resolves before anything is sent, so a bad request is a plain HTTP error. */
+  async prepare(user: AuthUser, dto: LlmPromptDto): Promise<PreparedCall> {
+    const modelId = dto.model ?? (dto.provider ? undefined : this.config.llmDefaultModel) ?? this.models.firstOf(dto.provider ?? DEFAULT_PROVIDER).id;
+    const system = dto.system ?? this.config.llmSystemPrompt;
+    const messages: ChatMessage[] = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: dto.prompt }];
+    const call = await this.completions.prepare(user, 'llm', modelId, messages, { temperature: dto.temperature, maxTokens: dto.maxTokens });
+    if (dto.provider && call.entry.provider !== dto.provider) {
+      throw AppException.validation('Invalid request parameters', { fields: { provider: [`${call.entry.id} is served by ${call.entry.provider}, not ${dto.provider}`] } });
+    }
+    return call;
+  }
+}
+
+function cacheKey(userId: string, call: PreparedCall, dto: LlmCompleteDto): string {
+  const { messages, temperature, maxTokens } = call.request;
+  return createHash('sha256').update(JSON.stringify([userId, call.entry.id, messages, temperature ?? null, maxTokens ?? null, dto.provider ?? null])).digest('hex');
+}

@@ -1,0 +1,50 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, Max, Min } from 'class-validator';
+import { IsOptionalNonNull } from '../../common/http/optional';
+
+export class UsageQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 366, default: 30, description: 'How many days back to count' })
+  @IsOptionalNonNull()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(366)
+  days: number = 30;
+}
+
+export class UsageLineDto {
+  @ApiProperty({ enum: ['chat', 'gateway', 'llm'], description: 'chat: thread messages; gateway: /v1; llm: /api/llm/*' })
+  source: 'chat' | 'gateway' | 'llm';
+  @ApiProperty({ example: 'gpt-5.4-mini' })
+  modelId: string;
+  @ApiProperty()
+  requests: number;
+  @ApiProperty()
+  promptTokens: number;
+  @ApiProperty()
+  completionTokens: number;
+  /** USD at catalog prices; null when the model has no price. */
+  @ApiProperty({ type: Number, nullable: true, example: 0.0123 })
+  cost: number | null;
+}
+
+export class UsageTotalsDto {
+  @ApiProperty()
+  requests: number;
+  @ApiProperty()
+  promptTokens: number;
+  @ApiProperty()
+  completionTokens: number;
+  @ApiProperty({ example: 0.0123 })
+  cost: number;
+}
+
+export class UsageSummaryDto {
+  @ApiProperty()
+  since: Date;
+  @ApiProperty({ type: UsageTotalsDto })
+  totals: UsageTotalsDto;
+  @ApiProperty({ type: [UsageLineDto] })
+  byModel: UsageLineDto[];
+}
