@@ -73,7 +73,8 @@ export class GatewayController {
   @ApiOpenAIErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.UNPROCESSABLE_ENTITY, HttpStatus.BAD_GATEWAY, HttpStatus.GATEWAY_TIMEOUT)
   async chatCompletions(
     @CurrentUser() user: AuthUser,
-    @GatewayBody() dto: ChatCompletionRequestDto,
+    // Readonly<…> keeps the global pipe (which refuses unknown fields) off this body; GatewayBody validates it.
+    @GatewayBody() dto: Readonly<ChatCompletionRequestDto>,
     @Headers('x-conversation-id') conversationIdHeader: string | undefined,
     @Res() res: Response,
   ): Promise<void> {
