@@ -4,6 +4,7 @@
 // the built app (dist/main.js) on 127.0.0.1, then compares full-response latency of the
 // upstream called directly with the same request made through Parley with a pk_ token.
 //   npm run build && node bench/gateway-latency.mjs [iterations=300]
+//   BENCH_DATABASE_URL=postgres://… to run the app on PostgreSQL instead of embedded PGlite
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, createServer, request } from 'node:http';
@@ -52,13 +53,15 @@ await once(upstream, 'listening');
 const upstreamPort = upstream.address().port;
 
 const appPort = 3900 + Math.floor(Math.random() * 90);
-const app = spawn(process.execPath, ['dist/main.js'], {
+const app = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/main.js'], {
   env: {
     ...process.env,
     NODE_ENV: 'production',
     PORT: String(appPort),
     HOST: '127.0.0.1',
     DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-bench-')),
+    // BENCH_DATABASE_URL=postgres://… measures on PostgreSQL instead of the embedded database.
+    ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL, MIGRATE_ON_START: 'true' } : {}),
     JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
     ENCRYPTION_KEY: 'e'.repeat(64),
     ALLOW_REGISTRATION: 'true',

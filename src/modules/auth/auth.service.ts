@@ -162,8 +162,8 @@ export class AuthService {
   private async authenticateApiToken(token: string): Promise<AuthUser | null> {
     const stored = await this.credentials.findApiToken(hashToken(token));
     if (!stored || stored.revokedAt || (stored.expiresAt && stored.expiresAt <= new Date())) return null;
-    const user = await this.users.findById(stored.userId);
-    if (!user || user.disabledAt) return null;
+    const { user } = stored;
+    if (user.disabledAt) return null;
     // lastUsed is shown to users, a minute's precision is plenty and spares a write per request.
     if (!stored.lastUsedAt || Date.now() - stored.lastUsedAt.getTime() > 60_000) await this.credentials.touchApiToken(stored.id);
     return { id: user.id, username: user.username, role: user.role, via: 'token', tokenId: stored.id };

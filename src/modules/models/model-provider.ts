@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { KeyVerification } from '../profile/key-verifier';
 
 /** Providers Parley speaks to; each has one strategy class. */
@@ -70,6 +71,16 @@ export abstract class ModelProvider {
   abstract readonly kind: ProviderKind;
   /** Instance name: the kind, or the configured name of an extra OpenAI-compatible endpoint. */
   abstract readonly name: string;
+
+  /** SDK clients cost a few hundred microseconds to build: one per key is kept for a while. */
+  private readonly clients = new LRUCache<string, object>({ max: 100, ttl: 10 * 60_000 });
+
+  protected cachedClient<T extends object>(apiKey: string | undefined, create: () => T): T {
+    const key = apiKey ?? '';
+    let client = this.clients.get(key) as T | undefined;
+    if (!client) this.clients.set(key, (client = create()));
+    return client;
+  }
 
   abstract listModels(apiKey: string | undefined, signal?: AbortSignal): Promise<DiscoveredModel[]>;
 

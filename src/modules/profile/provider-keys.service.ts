@@ -23,7 +23,8 @@ export class ProviderKeysService {
     const row = (await this.repository.listKeys(userId)).find((k) => k.provider === provider);
     if (!row) return undefined;
     const key = this.vault.open(row, keyContext(userId, provider));
-    await this.repository.touchKey(row.id);
+    // lastUsed is shown to users: a minute's precision spares a write per call.
+    if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) await this.repository.touchKey(row.id);
     return key;
   }
 }

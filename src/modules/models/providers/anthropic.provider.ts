@@ -15,7 +15,7 @@ export class AnthropicProvider extends ModelProvider {
   }
 
   private client(apiKey: string | undefined): Anthropic {
-    return new Anthropic({ apiKey: apiKey ?? null, baseURL: this.baseUrl, maxRetries: 0 });
+    return this.cachedClient(apiKey, () => new Anthropic({ apiKey: apiKey ?? null, baseURL: this.baseUrl, maxRetries: 0 }));
   }
 
   async listModels(apiKey: string | undefined, signal?: AbortSignal): Promise<DiscoveredModel[]> {

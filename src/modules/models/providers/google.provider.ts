@@ -18,7 +18,7 @@ export class GoogleProvider extends ModelProvider {
   }
 
   private client(apiKey: string | undefined): GoogleGenAI {
-    return new GoogleGenAI({ apiKey, httpOptions: { baseUrl: this.baseUrl } });
+    return this.cachedClient(apiKey, () => new GoogleGenAI({ apiKey, httpOptions: { baseUrl: this.baseUrl } }));
   }
 
   async listModels(apiKey: string | undefined, signal?: AbortSignal): Promise<DiscoveredModel[]> {

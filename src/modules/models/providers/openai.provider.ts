@@ -27,13 +27,13 @@ export class OpenAIProvider extends ModelProvider {
   }
 
   private client(apiKey: string | undefined): OpenAI {
-    return new OpenAI({
+    return this.cachedClient(apiKey, () => new OpenAI({
       // Local OpenAI-compatible servers often need no key; the SDK insists on one.
       apiKey: apiKey ?? this.endpoint.apiKey ?? 'not-needed',
       baseURL: this.endpoint.baseUrl,
       defaultHeaders: this.endpoint.headers,
       maxRetries: 0, // the registry retries, before the first token only
-    });
+    }));
   }
 
   async listModels(apiKey: string | undefined, signal?: AbortSignal): Promise<DiscoveredModel[]> {
