@@ -44,7 +44,7 @@ const GatewayBody = () => Body(createValidationPipe({ forbidUnknownFields: false
 @UseGuards(PersonalTokenGuard)
 @RateLimit('gateway')
 @RawResponse()
-@ApiOpenAIErrors(HttpStatus.UNAUTHORIZED, HttpStatus.TOO_MANY_REQUESTS)
+@ApiOpenAIErrors(HttpStatus.UNAUTHORIZED, HttpStatus.TOO_MANY_REQUESTS, HttpStatus.INTERNAL_SERVER_ERROR)
 export class GatewayController {
   constructor(private readonly gateway: GatewayService) {}
 
