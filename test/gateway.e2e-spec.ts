@@ -213,6 +213,8 @@ describe('Gateway /v1 (e2e)', () => {
       expect(ids).toEqual(expect.arrayContaining(['parley-demo', 'gpt-5.5', 'gpt-5.4-mini', 'claude-sonnet', 'gemini-flash']));
       // Ollama is off here: its models are not usable, so not listed.
       expect(ids).not.toContain('llama-3.2-1b-local');
+      expect(await client.models.retrieve('claude-sonnet')).toEqual({ id: 'claude-sonnet', object: 'model', created: expect.any(Number), owned_by: 'anthropic' });
+      expect(await rejection(client.models.retrieve('llama-3.2-1b-local'))).toBeInstanceOf(OpenAI.NotFoundError);
     });
   });
 
@@ -339,6 +341,9 @@ describe('Gateway /v1 (e2e)', () => {
       controller.abort();
       expect(await pending).toBeInstanceOf(OpenAI.APIUserAbortError);
       await openai.waitForAbort(3000);
+      // A client leaving is not a server error.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(t.logs.filter((line) => Number(line.level) >= 50)).toEqual([]);
     });
   });
 

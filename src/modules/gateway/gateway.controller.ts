@@ -12,7 +12,7 @@ import { IdParamDto } from '../../common/http/params.dto';
 import { abortOnDisconnect } from '../../common/http/sse';
 import { RateLimit } from '../../common/throttling/rate-limits';
 import { CreateThreadDto } from '../threads/threads.dto';
-import { ChatCompletionDto, ChatCompletionRequestDto, ConversationDto, GatewayModelListDto, OpenAIErrorDto, TextPartDto } from './gateway.dto';
+import { ChatCompletionDto, ChatCompletionRequestDto, ConversationDto, GatewayModelDto, GatewayModelListDto, OpenAIErrorDto, TextPartDto } from './gateway.dto';
 import { GatewayService } from './gateway.service';
 
 /** Programs authenticate with personal API tokens (pk_…), never with a browser session. */
@@ -80,9 +80,24 @@ export class GatewayController {
   ): Promise<void> {
     const conversationId = dto.conversation_id ?? conversationHeader(conversationIdHeader);
     const signal = abortOnDisconnect(res);
-    if (dto.stream) return this.gateway.stream(user, dto, conversationId, res, signal);
-    const completion: ChatCompletion = await this.gateway.complete(user, dto, conversationId, signal);
-    res.status(HttpStatus.OK).json(completion);
+    try {
+      if (dto.stream) return await this.gateway.stream(user, dto, conversationId, res, signal);
+      const completion: ChatCompletion = await this.gateway.complete(user, dto, conversationId, signal);
+      res.status(HttpStatus.OK).json(completion);
+    } catch (error) {
+      // The client left (its call is recorded as cancelled): nobody to answer, nothing to report.
+      if (!signal.aborted) throw error;
+    }
+  }
+
+  @Get('models/:model')
+  @ApiOperation({ operationId: 'retrieveGatewayModel', summary: 'OpenAI-compatible: one model this token can use' })
+  @ApiResponse({ status: 200, type: GatewayModelDto })
+  @ApiOpenAIErrors(HttpStatus.NOT_FOUND)
+  async retrieveModel(@CurrentUser() user: AuthUser, @Param('model') model: string): Promise<GatewayModelDto> {
+    const found = (await this.gateway.listModels(user)).data.find((m) => m.id === model);
+    if (!found) throw new AppException(ErrorCode.MODEL_NOT_FOUND, `Model ${model} is not available to you`, HttpStatus.NOT_FOUND);
+    return found;
   }
 
   @Get('models')

@@ -26,8 +26,15 @@ export class LlmController {
     summary: 'One prompt, one answer (stateless); answers may be cached (LLM_CACHE_ENABLED). 422 CONTENT_REJECTED for banned terms or an over-long prompt',
   })
   @ApiEnvelope(LlmCompletionDto)
-  complete(@CurrentUser() user: AuthUser, @Body() dto: LlmCompleteDto, @Res({ passthrough: true }) res: Response): Promise<LlmCompletionDto> {
-    return this.llm.complete(user, dto, abortOnDisconnect(res));
+  async complete(@CurrentUser() user: AuthUser, @Body() dto: LlmCompleteDto, @Res({ passthrough: true }) res: Response): Promise<LlmCompletionDto | undefined> {
+    const signal = abortOnDisconnect(res);
+    try {
+      return await this.llm.complete(user, dto, signal);
+    } catch (error) {
+      // The client left: nobody to answer, nothing to report.
+      if (!signal.aborted) throw error;
+      return undefined;
+    }
   }
 
   @Get('stream')
