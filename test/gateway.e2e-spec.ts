@@ -351,7 +351,7 @@ describe('Gateway /v1 (e2e)', () => {
     it('records tokens and cost per call for the caller, beside chat usage', async () => {
       const me = await registerUser(t);
       const mine = clientFor(t, (await newToken(t, me)).token);
-      await mine.chat.completions.create({ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }] });
+      await mine.chat.completions.create({ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'private words 4711' }] });
       await mine.chat.completions.create({ model: 'claude-sonnet', messages: [{ role: 'user', content: 'hi' }], stream: true }).then(async (s) => {
         for await (const _ of s) void _;
       });
@@ -363,6 +363,11 @@ describe('Gateway /v1 (e2e)', () => {
       expect(usage.totals).toMatchObject({ requests: 2, promptTokens: 24, completionTokens: 8 });
       const rows = await prisma.usageRecord.findMany({ where: { userId: me.user.id } });
       expect(rows.every((r) => r.apiTokenId && r.status === 'complete' && r.latencyMs >= 0)).toBe(true);
+      // Each call is logged with its sizes and outcome, never its text.
+      expect(t.logs).toContainEqual(
+        expect.objectContaining({ msg: 'Model call', source: 'gateway', model: 'gpt-5.4-mini', promptChars: 18, status: 'complete', usage: { input: 12, output: 4 } }),
+      );
+      expect(JSON.stringify(t.logs)).not.toContain('private words 4711');
     });
   });
 

@@ -114,6 +114,12 @@ export class CompletionsService {
     call: PreparedCall,
     result: { status: 'complete' | 'error' | 'cancelled'; errorCode?: string; promptTokens: number; completionTokens: number; cached?: boolean },
   ): Promise<void> {
-    return this.usage.record({ user: call.user, source: call.source, entry: call.entry, latencyMs: performance.now() - call.started, ...result });
+    const latencyMs = Math.round(performance.now() - call.started);
+    // Seed 003's call log: sizes and outcome only, never the prompt or the answer. (Token
+    // counts go under `usage`: the log redaction hides any field named like "token".)
+    const { promptTokens, completionTokens, ...outcome } = result;
+    const promptChars = call.request.messages.reduce((n, m) => n + m.content.length, 0);
+    this.logger.log({ source: call.source, model: call.entry.id, promptChars, latencyMs, ...outcome, usage: { input: promptTokens, output: completionTokens } }, 'Model call');
+    return this.usage.record({ user: call.user, source: call.source, entry: call.entry, latencyMs, ...result });
   }
 }
