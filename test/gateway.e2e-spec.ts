@@ -1,7 +1,7 @@
 import { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { PrismaService } from '../src/infra/database/prisma.service';
-import { FakeAnthropic, FakeGemini, FakeOpenAI, FakeUpstream } from './fakes';
+import { FakeAnthropic, FakeGemini, FakeOllama, FakeOpenAI, FakeUpstream } from './fakes';
 import { createTestApp, expectError, registerUser, SignedIn, TestApp } from './support/test-app';
 
 /**
@@ -12,13 +12,15 @@ import { createTestApp, expectError, registerUser, SignedIn, TestApp } from './s
 const openai = new FakeOpenAI();
 const anthropic = new FakeAnthropic();
 const gemini = new FakeGemini();
-const fakes: FakeUpstream[] = [openai, anthropic, gemini];
+const ollama = new FakeOllama({ models: ['llama3.2:1b'] });
+const fakes: FakeUpstream[] = [openai, anthropic, gemini, ollama];
 
 /** A catalog model per upstream, and the provider's own name for it. */
 const MODELS: Array<[id: string, fake: FakeUpstream, providerModel: string]> = [
   ['gpt-5.4-mini', openai, 'gpt-5.4-mini'],
   ['claude-sonnet', anthropic, 'claude-sonnet-5-5'],
   ['gemini-flash', gemini, 'gemini-3.8-flash'],
+  ['llama-3.2-1b-local', ollama, 'llama3.2:1b'],
 ];
 
 const upstreamEnv = () => ({
@@ -28,7 +30,7 @@ const upstreamEnv = () => ({
   OPENAI_API_KEY: 'sk-server-openai',
   ANTHROPIC_API_KEY: 'sk-server-anthropic',
   GOOGLE_API_KEY: 'server-google-key',
-  OLLAMA_ENABLED: 'false',
+  OLLAMA_BASE_URL: ollama.url,
   PROVIDER_MAX_RETRIES: '0',
 });
 
@@ -78,9 +80,12 @@ describe('Gateway /v1 (e2e)', () => {
     });
     prisma = t.app.get(PrismaService);
     alice = await registerUser(t);
-    client = clientFor(t, (await newToken(t, alice)).token);
   });
   afterAll(() => t.close());
+  // A token per test: each test gets the whole per-token rate limit.
+  beforeEach(async () => {
+    client = clientFor(t, (await newToken(t, alice)).token);
+  });
 
   describe('completions over every provider', () => {
     it.each(MODELS)('%s: non-streaming answer with the exact text and usage', async (model, fake) => {
@@ -107,6 +112,7 @@ describe('Gateway /v1 (e2e)', () => {
       openai.script({ tokens: ['Event', '-driven', ' is', ' great'] });
       anthropic.script({ tokens: ['Event', '-driven', ' is', ' great'] });
       gemini.script({ tokens: ['Event', '-driven', ' is', ' great'] });
+      ollama.script({ tokens: ['Event', '-driven', ' is', ' great'] });
       const stream = await client.chat.completions.create({
         model,
         messages: [{ role: 'user', content: 'Why events?' }],
@@ -162,6 +168,7 @@ describe('Gateway /v1 (e2e)', () => {
       await client.chat.completions.create({ model: 'gpt-5.4-mini', ...common });
       await client.chat.completions.create({ model: 'claude-sonnet', ...common });
       await client.chat.completions.create({ model: 'gemini-flash', ...common });
+      await client.chat.completions.create({ model: 'llama-3.2-1b-local', ...common });
 
       expect(openai.requests[0].body).toMatchObject({
         model: 'gpt-5.4-mini',
@@ -194,6 +201,16 @@ describe('Gateway /v1 (e2e)', () => {
         systemInstruction: { parts: [{ text: 'Answer in French.' }] },
         generationConfig: { temperature: 0.3, topP: 0.9, maxOutputTokens: 64, stopSequences: ['END'] },
       });
+
+      const chat = ollama.requests.find((r) => r.path === '/api/chat')!.body;
+      expect(chat).toMatchObject({
+        model: 'llama3.2:1b',
+        messages: [
+          { role: 'system', content: 'Answer in French.' },
+          { role: 'user', content: 'Say hello' },
+        ],
+        options: { temperature: 0.3, top_p: 0.9, num_predict: 64, stop: ['END'] },
+      });
     });
 
     it("accepts the provider's own model name as well as the catalog id", async () => {
@@ -210,11 +227,9 @@ describe('Gateway /v1 (e2e)', () => {
         expect(model).toEqual({ id: expect.any(String), object: 'model', created: expect.any(Number), owned_by: expect.any(String) });
         ids.push(model.id);
       }
-      expect(ids).toEqual(expect.arrayContaining(['parley-demo', 'gpt-5.5', 'gpt-5.4-mini', 'claude-sonnet', 'gemini-flash']));
-      // Ollama is off here: its models are not usable, so not listed.
-      expect(ids).not.toContain('llama-3.2-1b-local');
+      expect(ids).toEqual(expect.arrayContaining(['parley-demo', 'gpt-5.5', 'gpt-5.4-mini', 'claude-sonnet', 'gemini-flash', 'llama-3.2-1b-local']));
       expect(await client.models.retrieve('claude-sonnet')).toEqual({ id: 'claude-sonnet', object: 'model', created: expect.any(Number), owned_by: 'anthropic' });
-      expect(await rejection(client.models.retrieve('llama-3.2-1b-local'))).toBeInstanceOf(OpenAI.NotFoundError);
+      expect(await rejection(client.models.retrieve('gpt-0-imaginary'))).toBeInstanceOf(OpenAI.NotFoundError);
     });
   });
 
