@@ -1,6 +1,7 @@
 import { HttpStatus } from '@nestjs/common';
 import type { AuthUser } from '../../common/decorators/current-user.decorator';
 import { AppException } from '../../common/errors/app.exception';
+import { LifecycleService } from '../../common/lifecycle/lifecycle.service';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { StreamChunk } from '../models/model-provider';
 import { CatalogEntry } from '../models/models.dto';
@@ -17,9 +18,10 @@ tokens.onModuleInit();
 const entry = { id: 'gpt-5.4-mini', provider: 'openai', model: 'gpt-5.4-mini', pricing: { input: 0.001, output: 0.002 } } as CatalogEntry;
 
 /** The service over a scripted provider stream, with the usage it records. */
-function setup(script: (signal: AbortSignal) => AsyncIterable<StreamChunk>) {
+function setup(script: (signal: AbortSignal) => AsyncIterable<StreamChunk>, lifecycle = new LifecycleService()) {
   const recorded: UsageEvent[] = [];
   const service = new CompletionsService(
+    lifecycle,
     { resolve: async () => ({ entry, providerName: 'openai', apiKey: 'sk' }) } as unknown as ModelsService,
     { stream: (_name: string, _request: unknown, signal: AbortSignal) => script(signal) } as unknown as ProviderRegistry,
     { check: () => undefined } as unknown as ModerationService,
@@ -102,5 +104,12 @@ describe('CompletionsService', () => {
     await service.recordCached(await prepare(), { text: 'x', finishReason: 'stop', promptTokens: 4, completionTokens: 1 });
     expect(streamed).toBe(false);
     expect(recorded).toEqual([expect.objectContaining({ status: 'complete', cached: true, promptTokens: 4, completionTokens: 1 })]);
+  });
+
+  it('refuses new calls with 503 once the server is draining', async () => {
+    const lifecycle = new LifecycleService();
+    const { prepare } = setup(() => chunks(), lifecycle);
+    lifecycle.beginShutdown();
+    await expect(prepare()).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
   });
 });

@@ -2,6 +2,7 @@ import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import type { AuthUser } from '../../common/decorators/current-user.decorator';
 import { AppException } from '../../common/errors/app.exception';
+import { LifecycleService } from '../../common/lifecycle/lifecycle.service';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { UsageSource } from '../../infra/database/generated/client';
 import { ChatMessage, CompletionRequest, FinishReason, StreamChunk } from '../models/model-provider';
@@ -44,6 +45,7 @@ export class CompletionsService {
   private readonly logger = new Logger('Completions');
 
   constructor(
+    private readonly lifecycle: LifecycleService,
     private readonly models: ModelsService,
     private readonly registry: ProviderRegistry,
     private readonly moderation: ModerationService,
@@ -52,6 +54,7 @@ export class CompletionsService {
   ) {}
 
   async prepare(user: AuthUser, source: UsageSource, modelId: string, messages: ChatMessage[], parameters: CallParameters, lookup?: ModelLookup): Promise<PreparedCall> {
+    this.lifecycle.assertAcceptingWork();
     this.moderation.check(messages.map((m) => m.content));
     const { entry, providerName, apiKey } = await this.models.resolve(user.id, modelId, lookup);
     return { user, source, entry, providerName, request: { model: entry.model, messages, ...parameters, apiKey }, started: performance.now() };

@@ -64,9 +64,7 @@ export class GenerationService implements OnModuleDestroy {
 
   async start(userId: string, thread: Thread, modelId: string, content: string, requestedTemperature?: number): Promise<StartedGeneration> {
     const threadId = thread.id;
-    if (this.lifecycle.shuttingDown) {
-      throw new AppException(ErrorCode.SERVICE_UNAVAILABLE, 'The server is restarting; retry in a moment', HttpStatus.SERVICE_UNAVAILABLE);
-    }
+    this.lifecycle.assertAcceptingWork();
     const key = `${threadId}:${modelId}`;
     if ([...this.running.values()].some((g) => g.key === key)) {
       throw new AppException(ErrorCode.GENERATION_IN_PROGRESS, 'This model is still answering in this thread', HttpStatus.CONFLICT);
