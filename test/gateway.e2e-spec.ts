@@ -213,6 +213,24 @@ describe('Gateway /v1 (e2e)', () => {
       });
     });
 
+    it('treats null parameters as not set, as OpenAI does', async () => {
+      const completion = await client.chat.completions.create({
+        model: 'gpt-5.4-mini',
+        messages: [{ role: 'user', content: 'hi', name: null } as never],
+        temperature: null,
+        top_p: null,
+        max_tokens: null,
+        stop: null,
+        n: null,
+        stream: null,
+        stream_options: null,
+        tools: null,
+      } as never);
+      expect((completion as OpenAI.Chat.ChatCompletion).choices[0].message.content).toBe('Hello, world!');
+      expect(openai.requests[0].body).not.toHaveProperty('temperature');
+      expect(openai.requests[0].body).not.toHaveProperty('stop');
+    });
+
     it("accepts the provider's own model name as well as the catalog id", async () => {
       const completion = await client.chat.completions.create({ model: 'claude-sonnet-5-5', messages: [{ role: 'user', content: 'hi' }] });
       expect(completion.choices[0].message.content).toBe('Hello, world!');

@@ -8,6 +8,7 @@ import {
   IsIn,
   IsInt,
   IsNumber,
+  IsOptional,
   IsString,
   IsUUID,
   Max,
@@ -18,7 +19,6 @@ import {
   ValidateNested,
   ValidationOptions,
 } from 'class-validator';
-import { IsOptionalNonNull } from '../../common/http/optional';
 
 /** `content` as OpenAI takes it: a string, or text parts (images and audio are refused). */
 function IsTextContent(options?: ValidationOptions) {
@@ -73,17 +73,17 @@ export class GatewayMessageDto {
 
   /** Accepted and ignored. */
   @ApiPropertyOptional()
-  @IsOptionalNonNull()
+  @IsOptional()
   @IsString()
   @MaxLength(256)
-  name?: string;
+  name?: string | null;
 }
 
 export class StreamOptionsDto {
   @ApiPropertyOptional({ description: 'Send a last chunk with `usage` (and `usage: null` on the others)' })
-  @IsOptionalNonNull()
+  @IsOptional()
   @IsBoolean()
-  include_usage?: boolean;
+  include_usage?: boolean | null;
 }
 
 /**
@@ -110,73 +110,73 @@ export class ChatCompletionRequestDto {
   messages: GatewayMessageDto[];
 
   @ApiPropertyOptional({ default: false })
-  @IsOptionalNonNull()
+  @IsOptional()
   @IsBoolean()
-  stream?: boolean;
+  stream?: boolean | null;
 
   @ApiPropertyOptional({ type: StreamOptionsDto })
-  @IsOptionalNonNull()
+  @IsOptional()
   @ValidateNested()
   @Type(() => StreamOptionsDto)
-  stream_options?: StreamOptionsDto;
+  stream_options?: StreamOptionsDto | null;
 
   @ApiPropertyOptional({ minimum: 0, maximum: 2 })
-  @IsOptionalNonNull()
+  @IsOptional()
   @IsNumber()
   @Min(0)
   @Max(2)
-  temperature?: number;
+  temperature?: number | null;
 
   @ApiPropertyOptional({ minimum: 0, maximum: 1 })
-  @IsOptionalNonNull()
+  @IsOptional()
   @IsNumber()
   @Min(0)
   @Max(1)
-  top_p?: number;
+  top_p?: number | null;
 
   @ApiPropertyOptional({ minimum: 1, deprecated: true, description: 'Same as max_completion_tokens' })
-  @IsOptionalNonNull()
+  @IsOptional()
   @IsInt()
   @Min(1)
-  max_tokens?: number;
+  max_tokens?: number | null;
 
   @ApiPropertyOptional({ minimum: 1 })
-  @IsOptionalNonNull()
+  @IsOptional()
   @IsInt()
   @Min(1)
-  max_completion_tokens?: number;
+  max_completion_tokens?: number | null;
 
   @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: 4 }] })
-  @IsOptionalNonNull()
+  @IsOptional()
   @IsStop()
-  stop?: string | string[];
+  stop?: string | string[] | null;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 1, description: 'Only one choice per request is supported' })
-  @IsOptionalNonNull()
+  @IsOptional()
   @IsInt()
   @Min(1)
   @Max(1, { message: 'n must be 1: one choice per request is supported' })
-  n?: number;
+  n?: number | null;
 
   @ApiPropertyOptional({ type: 'array', items: { type: 'object' }, maxItems: 0, description: 'Tools are not supported: must be absent or empty' })
-  @IsOptionalNonNull()
+  @IsOptional()
   @IsArray()
   @ArrayMaxSize(0, { message: 'tools are not supported by this gateway' })
-  tools?: unknown[];
+  tools?: unknown[] | null;
 
   @ApiPropertyOptional({ type: 'array', items: { type: 'object' }, maxItems: 0, deprecated: true })
-  @IsOptionalNonNull()
+  @IsOptional()
   @IsArray()
   @ArrayMaxSize(0, { message: 'functions are not supported by this gateway' })
-  functions?: unknown[];
+  functions?: unknown[] | null;
 
   @ApiPropertyOptional({
     format: 'uuid',
     description: 'Parley: store this exchange in a conversation (PERSIST_TRANSCRIPTS); the X-Conversation-Id header does the same',
   })
-  @IsOptionalNonNull()
+  @IsOptional()
   @IsUUID()
-  conversation_id?: string;
+  conversation_id?: string | null;
 }
 
 export class CompletionUsageDto {

@@ -26,10 +26,10 @@ export function toChatMessages(messages: GatewayMessageDto[]): ChatMessage[] {
 /** The mapped sampling parameters of an OpenAI request (see ChatCompletionRequestDto for what is dropped). */
 export function toCallParameters(dto: ChatCompletionRequestDto): CallParameters {
   return {
-    temperature: dto.temperature,
-    topP: dto.top_p,
-    maxTokens: dto.max_completion_tokens ?? dto.max_tokens,
-    stop: typeof dto.stop === 'string' ? [dto.stop] : dto.stop,
+    temperature: dto.temperature ?? undefined,
+    topP: dto.top_p ?? undefined,
+    maxTokens: dto.max_completion_tokens ?? dto.max_tokens ?? undefined,
+    stop: typeof dto.stop === 'string' ? [dto.stop] : (dto.stop ?? undefined),
   };
 }
 
