@@ -12,6 +12,9 @@ import { AppConfig } from './config/app.config';
 /** Request bodies above this are refused with 413 (chat messages are far smaller). */
 const BODY_LIMIT = '1mb';
 
+/** Why the swagger metadata could not be loaded, if it could not (the OpenAPI CLI refuses to write then). */
+export let swaggerMetadataError: Error | undefined;
+
 /** Swagger metadata generated from our DTOs (scripts/swagger-metadata.mjs); absent before the first build. */
 async function loadSwaggerMetadata(): Promise<void> {
   let metadata: (() => Promise<Record<string, unknown>>) | undefined;
@@ -24,6 +27,7 @@ async function loadSwaggerMetadata(): Promise<void> {
     await SwaggerModule.loadPluginMetadata(metadata);
   } catch (error) {
     // A metadata file older than the code (e.g. in watch mode) must not stop the app.
+    swaggerMetadataError = error as Error;
     new NestLogger('OpenAPI').warn(`Stale src/metadata.ts ignored (run npm run generate): ${(error as Error).message}`);
   }
 }

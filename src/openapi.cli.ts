@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createApp } from './app.setup';
+import { createApp, swaggerMetadataError } from './app.setup';
 import { createOpenApiDocument, serializeDocument } from './common/openapi/openapi';
 import { loadConfig } from './config/app.config';
 
@@ -23,6 +23,8 @@ async function main(mode: string): Promise<number> {
   const app = await createApp(config);
   try {
     await app.init();
+    // Without the plugin's metadata most DTO fields would silently vanish from the contract.
+    if (swaggerMetadataError) throw new Error(`Swagger metadata did not load: ${swaggerMetadataError.message}`);
     const spec = serializeDocument(createOpenApiDocument(app));
     if (mode === 'write') {
       writeFileSync(FILE, spec);

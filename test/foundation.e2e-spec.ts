@@ -213,6 +213,10 @@ describe('Foundation (e2e)', () => {
       const live = spec.paths['/api/health/live'].get.responses['200'].content['application/json'].schema;
       expect(live.properties).toMatchObject({ success: expect.any(Object), data: expect.any(Object), requestId: expect.any(Object) });
       expect(spec.paths['/healthz']).toBeDefined();
+      // The swagger plugin's metadata loaded: DTO fields without decorators of their own are documented.
+      expect(t.logs.filter((l) => l.context === 'OpenAPI')).toEqual([]);
+      expect(spec.components.schemas.UserDto.properties).toMatchObject({ id: expect.any(Object), username: expect.any(Object) });
+      expect(spec.components.schemas.ChatCompletionRequestDto.properties).toMatchObject({ model: expect.any(Object), messages: expect.any(Object) });
     });
 
     it('serves Swagger UI at /api/docs', async () => {

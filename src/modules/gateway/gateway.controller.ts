@@ -1,9 +1,9 @@
-import { applyDecorators, Body, CanActivate, Controller, ExecutionContext, Get, Headers, HttpCode, HttpStatus, Injectable, Param, Post, Res, UseGuards } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiHeader, ApiOperation, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { isUUID } from 'class-validator';
 import type { Response } from 'express';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { AuthenticatedRequest, AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
+import { AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { createValidationPipe } from '../../common/errors/validation';
@@ -14,15 +14,7 @@ import { RateLimit } from '../../common/throttling/rate-limits';
 import { CreateThreadDto } from '../threads/threads.dto';
 import { ChatCompletionDto, ChatCompletionRequestDto, ConversationDto, GatewayModelDto, GatewayModelListDto, OpenAIErrorDto, TextPartDto } from './gateway.dto';
 import { GatewayService } from './gateway.service';
-
-/** Programs authenticate with personal API tokens (pk_…), never with a browser session. */
-@Injectable()
-class PersonalTokenGuard implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    if (context.switchToHttp().getRequest<AuthenticatedRequest>().user?.via === 'token') return true;
-    throw new AppException(ErrorCode.UNAUTHORIZED, 'The /v1 API takes a personal API token: Authorization: Bearer pk_…', HttpStatus.UNAUTHORIZED);
-  }
-}
+import { PersonalTokenGuard } from './personal-token.guard';
 
 function conversationHeader(value: string | undefined): string | undefined {
   if (value !== undefined && !isUUID(value)) {
