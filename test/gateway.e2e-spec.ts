@@ -394,6 +394,12 @@ describe('Gateway /v1 (e2e)', () => {
         { source: 'gateway', modelId: 'gpt-5.4-mini', requests: 1, promptTokens: 12, completionTokens: 4, cost: (12 * 0.00025 + 4 * 0.002) / 1000 },
       ]);
       expect(usage.totals).toMatchObject({ requests: 2, promptTokens: 24, completionTokens: 8 });
+      // Admins see any user's usage; users only their own.
+      const admin = await registerUser(t);
+      await prisma.user.update({ where: { id: admin.user.id }, data: { role: 'admin' } });
+      const viaAdmin = await t.http().get(`/api/admin/users/${me.user.id}/usage`).set(admin.auth).expect(200);
+      expect(viaAdmin.body.data).toEqual({ ...usage, since: expect.any(String) });
+      expectError(await t.http().get(`/api/admin/users/${me.user.id}/usage`).set(me.auth), 403, 'FORBIDDEN');
       const rows = await prisma.usageRecord.findMany({ where: { userId: me.user.id } });
       expect(rows.every((r) => r.apiTokenId && r.status === 'complete' && r.latencyMs >= 0)).toBe(true);
       // Each call is logged with its sizes and outcome, never its text.

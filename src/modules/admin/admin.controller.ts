@@ -16,6 +16,8 @@ import {
   ListUsersQueryDto,
   UpdateUserDto,
 } from './admin.dto';
+import { UsageQueryDto, UsageSummaryDto } from '../usage/usage.dto';
+import { UsageService } from '../usage/usage.service';
 import { AdminService } from './admin.service';
 
 @ApiTags('admin')
@@ -26,7 +28,10 @@ import { AdminService } from './admin.service';
 @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN, HttpStatus.TOO_MANY_REQUESTS)
 @Controller('admin')
 export class AdminController {
-  constructor(private readonly admin: AdminService) {}
+  constructor(
+    private readonly admin: AdminService,
+    private readonly usage: UsageService,
+  ) {}
 
   @Get('users')
   @ApiOperation({ summary: 'List users, newest first (cursor-paginated)' })
@@ -62,6 +67,15 @@ export class AdminController {
     @Req() req: Request,
   ): Promise<AdminUserResultDto> {
     return { user: await this.admin.updateUser(admin, params.id, dto, req) };
+  }
+
+  @Get('users/:id/usage')
+  @ApiOperation({ operationId: 'adminGetUserUsage', summary: "A user's tokens and cost per model: chat, the /v1 gateway and /api/llm" })
+  @ApiEnvelope(UsageSummaryDto)
+  @ApiErrors(HttpStatus.NOT_FOUND)
+  async getUserUsage(@Param() params: IdParamDto, @Query() query: UsageQueryDto): Promise<UsageSummaryDto> {
+    await this.admin.getUser(params.id);
+    return this.usage.summary(params.id, query.days);
   }
 
   @Delete('users/:id')
