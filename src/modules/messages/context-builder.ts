@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ChatMessage } from '../models/model-provider';
 import { CatalogEntry } from '../models/models.dto';
-import { MessagesRepository } from './messages.repository';
+import { SummarizationService } from '../summarization/summarization.service';
 import { TokenCounter } from '../models/token-counter';
 
 /** Most recent messages looked at when filling the window. */
@@ -23,7 +23,7 @@ export interface AssembledContext {
 @Injectable()
 export class ContextBuilder {
   constructor(
-    private readonly messages: MessagesRepository,
+    private readonly summaries: SummarizationService,
     private readonly tokens: TokenCounter,
   ) {}
 
@@ -31,8 +31,8 @@ export class ContextBuilder {
     const maxTokens = Math.min(entry.maxOutputTokens ?? DEFAULT_REPLY_BUDGET, Math.floor(entry.contextLength / 4));
     let budget = entry.contextLength - maxTokens;
     const head: ChatMessage[] = [];
-    const context = await this.messages.context(threadId, entry.id);
-    const system = [systemPrompt.trim(), context?.summary ? `Summary of the earlier conversation:\n${context.summary}` : '']
+    const { summary, recent } = await this.summaries.contextOf(threadId, entry.id, HISTORY_SCAN_LIMIT);
+    const system = [systemPrompt.trim(), summary ? `Summary of the earlier conversation:\n${summary}` : '']
       .filter(Boolean)
       .join('\n\n');
     if (system) {
@@ -43,7 +43,7 @@ export class ContextBuilder {
 
     // The new user message is already stored; it is the newest row and goes last.
     // Messages the summary covers are not sent again; without a summary, plain truncation.
-    const history = (await this.messages.recentForContext(threadId, entry.id, HISTORY_SCAN_LIMIT, context?.lastSummarizedId)).slice(1);
+    const history = recent.slice(1);
     const kept: ChatMessage[] = [];
     for (const message of history) {
       const cost = this.tokens.countMessage(message.content);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Cursor } from '../../common/http/cursor';
-import { Message, Prisma, ThreadModelContext } from '../../infra/database/generated/client';
+import { Message, Prisma } from '../../infra/database/generated/client';
 import { PrismaService } from '../../infra/database/prisma.service';
 
 /** Messages and per-model contexts: written once each, in a constant number of statements per exchange. */
@@ -36,19 +36,5 @@ export class MessagesRepository {
 
   countInThread(threadId: string): Promise<number> {
     return this.prisma.message.count({ where: { threadId } });
-  }
-
-  /** The newest complete messages of one model's conversation (after its summary, if any), newest first. */
-  async recentForContext(threadId: string, modelId: string, take: number, afterMessageId?: string | null): Promise<Message[]> {
-    const since = afterMessageId ? await this.prisma.message.findUnique({ where: { id: afterMessageId }, select: { createdAt: true } }) : null;
-    return this.prisma.message.findMany({
-      where: { threadId, modelId, status: 'complete', ...(since ? { createdAt: { gt: since.createdAt } } : {}) },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take,
-    });
-  }
-
-  context(threadId: string, modelId: string): Promise<ThreadModelContext | null> {
-    return this.prisma.threadModelContext.findUnique({ where: { threadId_modelId: { threadId, modelId } } });
   }
 }

@@ -24,6 +24,15 @@ export class SummarizationRepository {
     });
   }
 
+  /** The newest of them first, at most `take`: what a model's context is filled from. */
+  async recentUnsummarized(threadId: string, modelId: string, take: number, lastSummarizedId?: string | null): Promise<Message[]> {
+    return this.prisma.message.findMany({
+      where: await this.unsummarizedWhere(threadId, modelId, lastSummarizedId),
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take,
+    });
+  }
+
   /** How many such messages and their stored token counts: one aggregate, checked after every exchange. */
   async unsummarizedSize(threadId: string, modelId: string, lastSummarizedId?: string | null): Promise<{ messages: number; tokens: number }> {
     const result = await this.prisma.message.aggregate({

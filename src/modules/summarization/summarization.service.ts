@@ -56,6 +56,13 @@ export class SummarizationService implements OnModuleInit {
     this.queue.register<TitleJob>('title', (job) => this.title(job));
   }
 
+  /** A model's summary and the newest messages it does not cover, newest first: what its context is built from. */
+  async contextOf(threadId: string, modelId: string, take: number): Promise<{ summary: string | null; recent: Message[] }> {
+    const context = await this.repository.context(threadId, modelId);
+    const recent = await this.repository.recentUnsummarized(threadId, modelId, take, context?.lastSummarizedId);
+    return { summary: context?.summary ?? null, recent };
+  }
+
   /** Called after each completed exchange: schedules a summary and, for a new thread, a title. */
   async afterExchange(userId: string, threadId: string, entry: CatalogEntry, firstMessage?: string): Promise<void> {
     if (firstMessage !== undefined) await this.queue.enqueue<TitleJob>('title', threadId, { userId, threadId, modelId: entry.id, firstMessage });
