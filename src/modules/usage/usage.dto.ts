@@ -13,29 +13,27 @@ export class UsageQueryDto {
   days: number = 30;
 }
 
-export class UsageLineDto {
-  @ApiProperty({ enum: ['chat', 'gateway', 'llm'], description: 'chat: thread messages; gateway: /v1; llm: /api/llm/*' })
-  source: 'chat' | 'gateway' | 'llm';
-  @ApiProperty({ example: 'gpt-5.4-mini' })
-  modelId: string;
+/** Calls and tokens: what every usage line and the totals count. */
+export class UsageCountsDto {
   @ApiProperty()
   requests: number;
   @ApiProperty()
   promptTokens: number;
   @ApiProperty()
   completionTokens: number;
+}
+
+export class UsageLineDto extends UsageCountsDto {
+  @ApiProperty({ enum: ['chat', 'gateway', 'llm'], description: 'chat: thread messages; gateway: /v1; llm: /api/llm/*' })
+  source: 'chat' | 'gateway' | 'llm';
+  @ApiProperty({ example: 'gpt-5.4-mini' })
+  modelId: string;
   /** USD at catalog prices; null when the model has no price. */
   @ApiProperty({ type: Number, nullable: true, example: 0.0123 })
   cost: number | null;
 }
 
-export class UsageTotalsDto {
-  @ApiProperty()
-  requests: number;
-  @ApiProperty()
-  promptTokens: number;
-  @ApiProperty()
-  completionTokens: number;
+export class UsageTotalsDto extends UsageCountsDto {
   @ApiProperty({ example: 0.0123 })
   cost: number;
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma, UsageRecord } from '../../infra/database/generated/client';
 import { PrismaService } from '../../infra/database/prisma.service';
+import { UsageLineDto } from './usage.dto';
 
 /** Per-call usage rows of the gateway and the stateless LLM endpoints. */
 @Injectable()
@@ -20,14 +21,7 @@ export class UsageRepository {
       _sum: { promptTokens: true, completionTokens: true, cost: true },
       orderBy: [{ source: 'asc' }, { modelId: 'asc' }],
     });
-    return groups.map((g) => ({
-      source: g.source,
-      modelId: g.modelId,
-      requests: g._count._all,
-      promptTokens: g._sum.promptTokens ?? 0,
-      completionTokens: g._sum.completionTokens ?? 0,
-      cost: g._sum.cost === null ? null : Number(g._sum.cost),
-    }));
+    return groups.map((g) => toLine(g.source, g));
   }
 
   /** Chat answers' usage (stored on their assistant messages) per model since a date. */
@@ -39,13 +33,24 @@ export class UsageRepository {
       _sum: { promptTokens: true, completionTokens: true, cost: true },
       orderBy: { modelId: 'asc' },
     });
-    return groups.map((g) => ({
-      source: 'chat' as const,
-      modelId: g.modelId,
-      requests: g._count._all,
-      promptTokens: g._sum.promptTokens ?? 0,
-      completionTokens: g._sum.completionTokens ?? 0,
-      cost: g._sum.cost === null ? null : Number(g._sum.cost),
-    }));
+    return groups.map((g) => toLine('chat', g));
   }
+}
+
+/** One group-by row of either table as a usage line. */
+function toLine(source: UsageLineDto['source'], group: UsageGroup): UsageLineDto {
+  return {
+    source,
+    modelId: group.modelId,
+    requests: group._count._all,
+    promptTokens: group._sum.promptTokens ?? 0,
+    completionTokens: group._sum.completionTokens ?? 0,
+    cost: group._sum.cost === null ? null : Number(group._sum.cost),
+  };
+}
+
+interface UsageGroup {
+  modelId: string;
+  _count: { _all: number };
+  _sum: { promptTokens: number | null; completionTokens: number | null; cost: Prisma.Decimal | null };
 }
