@@ -9,7 +9,6 @@ import { toOpenAIError } from '../../common/errors/openai-error';
 import { SseWriter } from '../../common/http/sse';
 import { AppConfig } from '../../config/app.config';
 import { MessagesRepository } from '../messages/messages.repository';
-import { costOf } from '../models/model-catalog';
 import { ModelsService } from '../models/models.service';
 import { CreateThreadDto } from '../threads/threads.dto';
 import { ThreadsService } from '../threads/threads.service';
@@ -173,23 +172,16 @@ export class GatewayService {
 
   private async storeAnswer(transcript: Transcript | undefined, call: PreparedCall, answer: Answer): Promise<void> {
     if (!transcript) return;
-    const completionTokens = answer.completionTokens ?? this.tokens.count(answer.text);
-    const promptTokens = answer.promptTokens ?? null;
     try {
-      await this.messages.insert({
-        threadId: transcript.threadId,
-        modelId: call.entry.id,
-        role: 'assistant',
-        content: answer.text,
+      await this.messages.insertAnswer(transcript.threadId, call.entry, {
+        text: answer.text,
         status: answer.status,
         errorCode: answer.errorCode ?? null,
-        tokens: completionTokens,
-        promptTokens,
-        completionTokens,
+        finishReason: answer.finishReason ?? null,
+        promptTokens: answer.promptTokens ?? null,
+        completionTokens: answer.completionTokens ?? this.tokens.count(answer.text),
         temperature: call.request.temperature ?? null,
-        finishReason: answer.finishReason ?? answer.status,
-        latencyMs: Math.round(performance.now() - call.started),
-        cost: costOf(call.entry, promptTokens, completionTokens),
+        latencyMs: performance.now() - call.started,
       });
     } catch (error) {
       this.logger.error({ err: error }, 'Storing the transcript failed');

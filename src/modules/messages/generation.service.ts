@@ -9,7 +9,6 @@ import { Message, Thread } from '../../infra/database/generated/client';
 import { StreamBus } from '../../infra/stream-bus/stream-bus';
 import { UsersRepository } from '../auth/users.repository';
 import { FinishReason, TokenUsage } from '../models/model-provider';
-import { costOf } from '../models/model-catalog';
 import { ModelsService } from '../models/models.service';
 import { ProviderRegistry } from '../models/provider-registry';
 import { SummarizationService } from '../summarization/summarization.service';
@@ -117,24 +116,21 @@ export class GenerationService implements OnModuleDestroy {
       }
       const status = generation.cancelled ? 'cancelled' : failure ? 'error' : 'complete';
       const completionTokens = usage?.outputTokens || this.tokens.count(text);
-      const promptTokens = usage?.inputTokens ?? null;
-      const cost = costOf(entry, promptTokens, completionTokens);
-      const stored = await this.repository.insert({
-        id: assistantMessageId,
+      const stored = await this.repository.insertAnswer(
         threadId,
-        modelId,
-        role: 'assistant',
-        content: text,
-        status,
-        errorCode: failure?.code ?? (generation.cancelled ? 'CANCELLED' : null),
-        tokens: completionTokens,
-        promptTokens,
-        completionTokens,
-        temperature,
-        finishReason: finishReason ?? (generation.cancelled ? 'cancelled' : failure ? 'error' : null),
-        latencyMs: Math.round(performance.now() - started),
-        cost,
-      });
+        entry,
+        {
+          text,
+          status,
+          errorCode: failure?.code ?? (generation.cancelled ? 'CANCELLED' : null),
+          finishReason: finishReason ?? null,
+          promptTokens: usage?.inputTokens ?? null,
+          completionTokens,
+          temperature,
+          latencyMs: performance.now() - started,
+        },
+        assistantMessageId,
+      );
       if (status === 'complete') {
         // Background work (summary, title) is only scheduled here (two reads and a queue
         // push); the jobs themselves run off the request path.

@@ -1,7 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { Cursor } from '../../common/http/cursor';
-import { Message, Prisma } from '../../infra/database/generated/client';
+import { Message, MessageStatus, Prisma } from '../../infra/database/generated/client';
+import { costOf } from '../models/model-catalog';
+import { CatalogEntry } from '../models/models.dto';
 import { PrismaService } from '../../infra/database/prisma.service';
+
+export interface StoredAnswer {
+  text: string;
+  status: MessageStatus;
+  errorCode: string | null;
+  finishReason: string | null;
+  promptTokens: number | null;
+  completionTokens: number;
+  temperature: number | null;
+  latencyMs: number;
+}
 
 /** Messages and per-model contexts: written once each, in a constant number of statements per exchange. */
 @Injectable()
@@ -15,6 +28,26 @@ export class MessagesRepository {
       this.prisma.thread.update({ where: { id: data.threadId }, data: { updatedAt: new Date() } }),
     ]);
     return message;
+  }
+
+  /**
+   * An answer, stored once when it ends: its tokens, cost at the catalog's prices and,
+   * for one that did not complete, its status as the finish reason.
+   */
+  insertAnswer(threadId: string, entry: CatalogEntry, answer: StoredAnswer, id?: string): Promise<Message> {
+    const { text, finishReason, ...rest } = answer;
+    return this.insert({
+      ...(id ? { id } : {}),
+      threadId,
+      modelId: entry.id,
+      role: 'assistant',
+      content: text,
+      ...rest,
+      tokens: answer.completionTokens,
+      finishReason: finishReason ?? (answer.status === 'complete' ? null : answer.status),
+      latencyMs: Math.round(answer.latencyMs),
+      cost: costOf(entry, answer.promptTokens, answer.completionTokens),
+    });
   }
 
   find(threadId: string, modelId: string, id: string): Promise<Message | null> {
