@@ -50,13 +50,12 @@ export class ModelsService {
 
   /** A catalog model by id; with `orProviderName`, also by the provider's own name (for OpenAI clients). */
   async find(modelId: string, options: ModelLookup = {}): Promise<CatalogEntry> {
-    const byId = (m: CatalogEntry) => m.id === modelId;
-    const byName = (m: CatalogEntry) => options.orProviderName === true && m.model === modelId;
-    const entry =
-      this.catalog.find(byId) ??
-      (await this.discoveredEntries()).find(byId) ??
-      this.catalog.find(byName) ??
-      (await this.discoveredEntries()).find(byName);
+    let entry = this.catalog.find((m) => m.id === modelId);
+    if (!entry) {
+      // Ids first everywhere, then provider names: a catalog id never loses to a discovered name.
+      const all = [...this.catalog, ...(await this.discoveredEntries())];
+      entry = all.find((m) => m.id === modelId) ?? (options.orProviderName ? all.find((m) => m.model === modelId) : undefined);
+    }
     if (!entry) throw new AppException(ErrorCode.MODEL_NOT_FOUND, `Model ${modelId} is not in the catalog`, HttpStatus.NOT_FOUND);
     return entry;
   }
