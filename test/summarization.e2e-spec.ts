@@ -138,7 +138,7 @@ describe('Summarization (e2e)', () => {
     const res = await t.http().post(`/api/threads/${id}/models/tiny/summarize`).set(user.auth).expect(200);
     expect(res.body.data).toEqual({ summary: expect.any(String), tokens: expect.any(Number), generatedAt: expect.any(String), modelUsed: 'claude-haiku' });
     expect(res.body.data.tokens).toBeLessThanOrEqual(700);
-    expect(t.app.get(TokenCounter).count(res.body.data.summary)).toBeLessThanOrEqual(700);
+    expect(await t.app.get(TokenCounter).count(res.body.data.summary)).toBeLessThanOrEqual(700);
     const other = await registerUser(t);
     expectError(await t.http().post(`/api/threads/${id}/models/tiny/summarize`).set(other.auth), 404, 'NOT_FOUND');
     const empty = await thread('Empty');

@@ -14,7 +14,6 @@ import { CompletionsService } from './completions.service';
 
 const user: AuthUser = { id: 'u1', username: 'u1', role: 'user', via: 'token', tokenId: 't1' };
 const tokens = new TokenCounter();
-tokens.onModuleInit();
 const entry = { id: 'gpt-5.4-mini', provider: 'openai', model: 'gpt-5.4-mini', pricing: { input: 0.001, output: 0.002 } } as CatalogEntry;
 
 /** The service over a scripted provider stream, with the usage it records. */
@@ -60,7 +59,7 @@ describe('CompletionsService', () => {
       chunks({ type: 'text', text: 'Hello there, world' }, { type: 'done', finishReason: 'stop', usage: { inputTokens: 0, outputTokens: 0 } }),
     );
     const result = await service.complete(await prepare(), new AbortController().signal);
-    expect(result).toEqual({ text: 'Hello there, world', finishReason: 'stop', promptTokens: tokens.countMessage('Say hello to the world'), completionTokens: tokens.count('Hello there, world') });
+    expect(result).toEqual({ text: 'Hello there, world', finishReason: 'stop', promptTokens: await tokens.countMessage('Say hello to the world'), completionTokens: await tokens.count('Hello there, world') });
     expect(recorded[0]).toMatchObject({ promptTokens: result.promptTokens, completionTokens: result.completionTokens });
   });
 

@@ -74,7 +74,7 @@ export class CompletionsService {
         } else final = chunk;
       }
       if (!final) throw new AppException(ErrorCode.PROVIDER_ERROR, `${call.providerName} ended without an answer`, HttpStatus.BAD_GATEWAY);
-      const counted = this.counted(call, text, final.usage);
+      const counted = await this.counted(call, text, final.usage);
       recorded = true;
       await this.record(call, { status: 'complete', ...counted });
       yield { ...final, usage: { inputTokens: counted.promptTokens, outputTokens: counted.completionTokens } };
@@ -86,7 +86,7 @@ export class CompletionsService {
       outcome = { status: 'error', errorCode: failure.code };
       throw failure;
     } finally {
-      if (!recorded) await this.record(call, { ...outcome, ...this.counted(call, text) });
+      if (!recorded) await this.record(call, { ...outcome, ...(await this.counted(call, text)) });
     }
   }
 
@@ -106,11 +106,13 @@ export class CompletionsService {
   }
 
   /** Provider counts when reported, our tokenizer's otherwise (some servers report none, and failed calls never do). */
-  private counted(call: PreparedCall, text: string, usage?: { inputTokens: number; outputTokens: number }) {
-    return {
-      promptTokens: usage?.inputTokens || call.request.messages.reduce((n, m) => n + this.tokens.countMessage(m.content), 0),
-      completionTokens: usage?.outputTokens || this.tokens.count(text),
-    };
+  private async counted(call: PreparedCall, text: string, usage?: { inputTokens: number; outputTokens: number }) {
+    let promptTokens = usage?.inputTokens;
+    if (!promptTokens) {
+      promptTokens = 0;
+      for (const message of call.request.messages) promptTokens += await this.tokens.countMessage(message.content);
+    }
+    return { promptTokens, completionTokens: usage?.outputTokens || (await this.tokens.count(text)) };
   }
 
   private record(

@@ -165,7 +165,7 @@ export class GatewayService {
     const thread = await this.threads.owned(user.id, conversationId).catch(asConversationNotFound);
     const lastUser = call.request.messages.findLast((m) => m.role === 'user');
     if (lastUser) {
-      await this.messages.insert({ threadId: thread.id, modelId: call.entry.id, role: 'user', content: lastUser.content, tokens: this.tokens.count(lastUser.content) });
+      await this.messages.insert({ threadId: thread.id, modelId: call.entry.id, role: 'user', content: lastUser.content, tokens: await this.tokens.count(lastUser.content) });
     }
     return { threadId: thread.id };
   }
@@ -179,7 +179,7 @@ export class GatewayService {
         errorCode: answer.errorCode ?? null,
         finishReason: answer.finishReason ?? null,
         promptTokens: answer.promptTokens ?? null,
-        completionTokens: answer.completionTokens ?? this.tokens.count(answer.text),
+        completionTokens: answer.completionTokens ?? (await this.tokens.count(answer.text)),
         temperature: call.request.temperature ?? null,
         latencyMs: performance.now() - call.started,
       });

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Message } from '../../infra/database/generated/client';
 import { ChatMessage } from '../models/model-provider';
 import { CatalogEntry } from '../models/models.dto';
 import { SummarizationService } from '../summarization/summarization.service';
@@ -19,6 +20,7 @@ export interface AssembledContext {
  * Seed 001's context assembly: the user's system prompt, this model's summary of the
  * thread, then as many of this model's most recent messages as fit the context window
  * minus the reply budget. Other models' messages in the thread are never included.
+ * Messages are measured by the token counts stored with them, never re-counted.
  */
 @Injectable()
 export class ContextBuilder {
@@ -27,7 +29,7 @@ export class ContextBuilder {
     private readonly tokens: TokenCounter,
   ) {}
 
-  async build(threadId: string, entry: CatalogEntry, systemPrompt: string, newMessage: string): Promise<AssembledContext> {
+  async build(threadId: string, entry: CatalogEntry, systemPrompt: string, newMessage: Pick<Message, 'content' | 'tokens'>): Promise<AssembledContext> {
     const maxTokens = Math.min(entry.maxOutputTokens ?? DEFAULT_REPLY_BUDGET, Math.floor(entry.contextLength / 4));
     let budget = entry.contextLength - maxTokens;
     const head: ChatMessage[] = [];
@@ -37,21 +39,21 @@ export class ContextBuilder {
       .join('\n\n');
     if (system) {
       head.push({ role: 'system', content: system });
-      budget -= this.tokens.countMessage(system);
+      budget -= await this.tokens.countMessage(system);
     }
-    budget -= this.tokens.countMessage(newMessage);
+    budget -= await this.tokens.storedMessage(newMessage);
 
     // The new user message is already stored; it is the newest row and goes last.
     // Messages the summary covers are not sent again; without a summary, plain truncation.
     const history = recent.slice(1);
     const kept: ChatMessage[] = [];
     for (const message of history) {
-      const cost = this.tokens.countMessage(message.content);
+      const cost = await this.tokens.storedMessage(message);
       if (cost > budget) break;
       budget -= cost;
       kept.unshift({ role: message.role, content: message.content });
     }
-    const messages = [...head, ...kept, { role: 'user' as const, content: newMessage }];
+    const messages = [...head, ...kept, { role: 'user' as const, content: newMessage.content }];
     return { messages, maxTokens, promptTokens: entry.contextLength - maxTokens - budget };
   }
 }

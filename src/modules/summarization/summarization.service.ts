@@ -101,7 +101,7 @@ export class SummarizationService implements OnModuleInit {
     const summary = this.tokens.truncate(raw.trim(), SUMMARY_MAX_TOKENS);
     const saved = await this.repository.saveSummary(threadId, modelId, {
       summary,
-      summaryTokens: this.tokens.count(summary),
+      summaryTokens: await this.tokens.count(summary),
       summaryModel,
       lastSummarizedId: covered[covered.length - 1].id,
     });
