@@ -17,6 +17,7 @@ import { ProfileModule } from './modules/profile/profile.module';
 import { ThreadsModule } from './modules/threads/threads.module';
 import { MessagesModule } from './modules/messages/messages.module';
 import { StreamBusModule } from './infra/stream-bus/stream-bus.module';
+import { GenerationsModule } from './infra/generations/generations.module';
 import { QueueModule } from './infra/queue/queue.module';
 import { SummarizationModule } from './modules/summarization/summarization.module';
 import { GatewayModule } from './modules/gateway/gateway.module';
@@ -47,6 +48,7 @@ export class AppModule {
         ModelsModule,
         ThreadsModule,
         StreamBusModule,
+        GenerationsModule,
         QueueModule,
         SummarizationModule,
         MessagesModule,

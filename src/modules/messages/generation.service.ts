@@ -1,4 +1,5 @@
 import { HttpStatus, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { backOff } from 'exponential-backoff';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { AppException } from '../../common/errors/app.exception';
@@ -6,9 +7,12 @@ import { ErrorCode } from '../../common/errors/error-codes';
 import { LifecycleService } from '../../common/lifecycle/lifecycle.service';
 import { AppConfig } from '../../config/app.config';
 import { Message, Thread } from '../../infra/database/generated/client';
+import { isTransientDatabaseError } from '../../infra/database/database-errors';
+import { RunningGeneration, RunningGenerations } from '../../infra/generations/running-generations';
 import { StreamBus } from '../../infra/stream-bus/stream-bus';
 import { UsersRepository } from '../auth/users.repository';
 import { FinishReason, TokenUsage } from '../models/model-provider';
+import { CatalogEntry } from '../models/models.dto';
 import { ModelsService } from '../models/models.service';
 import { ProviderRegistry } from '../models/provider-registry';
 import { SummarizationService } from '../summarization/summarization.service';
@@ -16,26 +20,33 @@ import { ContextBuilder } from './context-builder';
 import { MessagesRepository } from './messages.repository';
 import { TokenCounter } from '../models/token-counter';
 
-interface RunningGeneration {
-  messageId: string;
-  userId: string;
-  key: string;
-  abort: AbortController;
-  cancelled: boolean;
-  done: Promise<GenerationOutcome>;
-}
-
-export interface GenerationOutcome {
-  message: Message;
-  /** Why it failed, when it did. */
-  failure?: AppException;
-}
+export type GenerationOutcome =
+  | { message: Message; /** Why it failed, when it did. */ failure?: AppException }
+  /** The answer could not be stored. */
+  | { message?: undefined; failure: AppException };
 
 export interface StartedGeneration {
   userMessage: Message;
   assistantMessageId: string;
-  /** Resolves with the stored assistant row, whatever the outcome. */
+  /** Settles with the stored assistant row, whatever the outcome; never rejects. */
   done: Promise<GenerationOutcome>;
+}
+
+/** Tries of the final write when the database blinks: about 6 s in all before giving up. */
+const STORE_ATTEMPTS = 6;
+
+interface GenerationJob {
+  generation: RunningGeneration;
+  userId: string;
+  thread: Thread;
+  entry: CatalogEntry;
+  providerName: string;
+  apiKey?: string;
+  temperature: number;
+  systemPrompt: string;
+  userMessage: Message;
+  firstExchange: boolean;
+  started: number;
 }
 
 /**
@@ -46,7 +57,6 @@ export interface StartedGeneration {
 @Injectable()
 export class GenerationService implements OnModuleDestroy {
   private readonly logger = new Logger('Generation');
-  private readonly running = new Map<string, RunningGeneration>();
 
   constructor(
     private readonly config: AppConfig,
@@ -59,50 +69,67 @@ export class GenerationService implements OnModuleDestroy {
     private readonly users: UsersRepository,
     private readonly bus: StreamBus,
     private readonly summaries: SummarizationService,
+    private readonly running: RunningGenerations,
   ) {}
 
   async start(userId: string, thread: Thread, modelId: string, content: string, requestedTemperature?: number): Promise<StartedGeneration> {
     const threadId = thread.id;
     this.lifecycle.assertAcceptingWork();
-    const key = `${threadId}:${modelId}`;
-    if ([...this.running.values()].some((g) => g.key === key)) {
+    if (this.running.isAnswering(threadId, modelId)) {
       throw new AppException(ErrorCode.GENERATION_IN_PROGRESS, 'This model is still answering in this thread', HttpStatus.CONFLICT);
     }
-    if ([...this.running.values()].filter((g) => g.userId === userId).length >= this.config.MAX_CONCURRENT_GENERATIONS_PER_USER) {
+    if (this.running.countForUser(userId) >= this.config.MAX_CONCURRENT_GENERATIONS_PER_USER) {
       throw new AppException(ErrorCode.RATE_LIMITED, 'Too many answers are being generated for you at once', HttpStatus.TOO_MANY_REQUESTS);
     }
-    const { entry, providerName, apiKey } = await this.models.resolve(userId, modelId);
-    const user = await this.users.findById(userId);
-    const settings = (user?.settings ?? {}) as { systemPrompt?: string; defaultTemperature?: number };
-    const range = entry.temperatureRange;
-    const temperature = requestedTemperature ?? Math.min(range.max, Math.max(range.min, settings.defaultTemperature ?? range.default));
-    if (temperature < range.min || temperature > range.max) {
-      throw AppException.validation('Invalid request parameters', {
-        fields: { temperature: [`temperature must be between ${range.min} and ${range.max} for ${entry.name}`] },
-      });
+    // Claimed before the first await, so two sends at once cannot both pass the checks.
+    const generation: RunningGeneration = { messageId: randomUUID(), userId, threadId, modelId, abort: new AbortController(), cancelled: false, settled: Promise.resolve() };
+    this.running.add(generation);
+    try {
+      const { entry, providerName, apiKey } = await this.models.resolve(userId, modelId);
+      const user = await this.users.findById(userId);
+      const settings = (user?.settings ?? {}) as { systemPrompt?: string; defaultTemperature?: number };
+      const range = entry.temperatureRange;
+      const temperature = requestedTemperature ?? Math.min(range.max, Math.max(range.min, settings.defaultTemperature ?? range.default));
+      if (temperature < range.min || temperature > range.max) {
+        throw AppException.validation('Invalid request parameters', {
+          fields: { temperature: [`temperature must be between ${range.min} and ${range.max} for ${entry.name}`] },
+        });
+      }
+      const started = performance.now();
+      // A thread without a title of the user's gets one after its first exchange.
+      const firstExchange = !thread.titleByUser && (await this.repository.countInThread(threadId)) === 0;
+      const userMessage = await this.repository.insert({ threadId, modelId, role: 'user', content, tokens: await this.tokens.count(content) });
+      const done = this.run({ generation, userId, thread, entry, providerName, apiKey, temperature, systemPrompt: settings.systemPrompt ?? '', userMessage, firstExchange, started });
+      generation.settled = done;
+      return { userMessage, assistantMessageId: generation.messageId, done };
+    } catch (error) {
+      this.running.remove(generation.messageId);
+      throw error;
     }
+  }
 
-    const started = performance.now();
-    // A thread without a title of the user's gets one after its first exchange.
-    const firstExchange = !thread.titleByUser && (await this.repository.countInThread(threadId)) === 0;
-    const userMessage = await this.repository.insert({ threadId, modelId, role: 'user', content, tokens: this.tokens.count(content) });
-    const assistantMessageId = randomUUID();
-    const generation: RunningGeneration = { messageId: assistantMessageId, userId, key, abort: new AbortController(), cancelled: false, done: undefined! };
-    this.running.set(assistantMessageId, generation);
-
-    generation.done = (async () => {
-      let text = '';
-      let usage: TokenUsage | undefined;
-      let finishReason: FinishReason | undefined;
-      let failure: AppException | undefined;
-      await this.bus.publish(assistantMessageId, { event: 'message_start', data: { messageId: assistantMessageId, userMessageId: userMessage.id, timestamp: new Date().toISOString() } });
+  /**
+   * The generation itself, detached from the request. It owns every promise it starts and
+   * never rejects: whatever happens, the answer is stored once (or storing is given up on
+   * and logged), its readers get a terminal event and the stream ends.
+   */
+  private async run(job: GenerationJob): Promise<GenerationOutcome> {
+    const { generation, entry, userMessage } = job;
+    const messageId = generation.messageId;
+    let text = '';
+    let usage: TokenUsage | undefined;
+    let finishReason: FinishReason | undefined;
+    let failure: AppException | undefined;
+    let stored: Message | undefined;
+    try {
+      await this.bus.publish(messageId, { event: 'message_start', data: { messageId, userMessageId: userMessage.id, timestamp: new Date().toISOString() } });
       try {
-        const context = await this.contexts.build(threadId, entry, settings.systemPrompt ?? '', content);
-        const request = { model: entry.model, messages: context.messages, temperature, maxTokens: context.maxTokens, apiKey };
-        for await (const chunk of this.registry.stream(providerName, request, generation.abort.signal)) {
+        const context = await this.contexts.build(job.thread.id, entry, job.systemPrompt, userMessage);
+        const request = { model: entry.model, messages: context.messages, temperature: job.temperature, maxTokens: context.maxTokens, apiKey: job.apiKey };
+        for await (const chunk of this.registry.stream(job.providerName, request, generation.abort.signal)) {
           if (chunk.type === 'text') {
             text += chunk.text;
-            await this.bus.publish(assistantMessageId, { event: 'token', data: { token: chunk.text, messageId: assistantMessageId } });
+            await this.bus.publish(messageId, { event: 'token', data: { token: chunk.text, messageId } });
           } else {
             usage = chunk.usage;
             finishReason = chunk.finishReason;
@@ -111,71 +138,82 @@ export class GenerationService implements OnModuleDestroy {
       } catch (error) {
         if (!generation.cancelled) {
           failure = error instanceof AppException ? error : new AppException(ErrorCode.INTERNAL_ERROR, 'The answer could not be generated', HttpStatus.INTERNAL_SERVER_ERROR);
-          if (!(error instanceof AppException)) this.logger.error({ err: error }, 'Generation failed');
+          if (!(error instanceof AppException)) this.logger.error({ err: error, messageId }, 'Generation failed');
         }
       }
       const status = generation.cancelled ? 'cancelled' : failure ? 'error' : 'complete';
-      const completionTokens = usage?.outputTokens || this.tokens.count(text);
-      const stored = await this.repository.insertAnswer(
-        threadId,
-        entry,
-        {
-          text,
-          status,
-          errorCode: failure?.code ?? (generation.cancelled ? 'CANCELLED' : null),
-          finishReason: finishReason ?? null,
-          promptTokens: usage?.inputTokens ?? null,
-          completionTokens,
-          temperature,
-          latencyMs: performance.now() - started,
+      const completionTokens = usage?.outputTokens || (await this.tokens.count(text));
+      const answer = {
+        text,
+        status,
+        errorCode: failure?.code ?? (generation.cancelled ? 'CANCELLED' : null),
+        finishReason: finishReason ?? null,
+        promptTokens: usage?.inputTokens ?? null,
+        completionTokens,
+        temperature: job.temperature,
+        latencyMs: performance.now() - job.started,
+      } as const;
+      stored = await backOff(() => this.repository.insertAnswer(job.thread.id, entry, answer, messageId), {
+        numOfAttempts: STORE_ATTEMPTS,
+        startingDelay: 200,
+        maxDelay: 2000,
+        jitter: 'full',
+        retry: (error: unknown, attempt: number) => {
+          const transient = isTransientDatabaseError(error);
+          if (transient) this.logger.warn({ messageId, attempt }, 'Storing the answer failed, retrying');
+          return transient;
         },
-        assistantMessageId,
-      );
+      });
       if (status === 'complete') {
         // Background work (summary, title) is only scheduled here (two reads and a queue
         // push); the jobs themselves run off the request path.
         await this.summaries
-          .afterExchange(userId, threadId, entry, firstExchange ? content : undefined)
+          .afterExchange(job.userId, job.thread.id, entry, job.firstExchange ? userMessage.content : undefined)
           .catch((error: Error) => this.logger.warn(`Scheduling summarization failed: ${error.message}`));
-        await this.bus.publish(assistantMessageId, {
-          event: 'message_complete',
-          data: { messageId: assistantMessageId, totalTokens: completionTokens, finishReason, timestamp: stored.createdAt.toISOString() },
-        });
-      } else {
-        const body = failure ? { code: failure.code, message: failure.message } : { code: 'CANCELLED', message: 'The answer was cancelled' };
-        await this.bus.publish(assistantMessageId, { event: 'error', data: { ...body, messageId: assistantMessageId } });
       }
-      await this.bus.publish(assistantMessageId, { event: 'close', data: {} });
-      await this.bus.end(assistantMessageId);
-      this.running.delete(assistantMessageId);
-      return { message: stored, failure };
-    })();
-    return { userMessage, assistantMessageId, done: generation.done };
+    } catch (error) {
+      // The answer could not be stored (thread deleted meanwhile, database gone for good).
+      this.logger.error({ err: error, messageId, threadId: job.thread.id }, 'Storing the answer failed; its readers get an error');
+      stored = undefined;
+      failure = new AppException(ErrorCode.SERVICE_UNAVAILABLE, 'The answer could not be stored', HttpStatus.SERVICE_UNAVAILABLE);
+    } finally {
+      await this.finish(messageId, stored, failure);
+      this.running.remove(messageId);
+    }
+    return stored ? { message: stored, failure } : { failure: failure! };
   }
 
-  isRunning(messageId: string): boolean {
-    return this.running.has(messageId);
+  /** The terminal event, `close`, and the end of the stream; a failing bus is logged, never thrown. */
+  private async finish(messageId: string, stored: Message | undefined, failure: AppException | undefined): Promise<void> {
+    const terminal =
+      stored?.status === 'complete'
+        ? { event: 'message_complete', data: { messageId, totalTokens: stored.tokens ?? 0, finishReason: stored.finishReason, timestamp: stored.createdAt.toISOString() } }
+        : { event: 'error', data: { ...(failure ? { code: failure.code, message: failure.message } : { code: 'CANCELLED', message: 'The answer was cancelled' }), messageId } };
+    try {
+      await this.bus.publish(messageId, terminal);
+      await this.bus.publish(messageId, { event: 'close', data: {} });
+    } catch (error) {
+      this.logger.error({ err: error, messageId }, 'Publishing the end of an answer failed');
+    } finally {
+      await this.bus.end(messageId).catch((error: Error) => this.logger.error({ err: error, messageId }, 'Ending an answer stream failed'));
+    }
   }
 
   /** Stops a running generation of this user; false when there is none. */
   cancel(userId: string, messageId: string): boolean {
     const generation = this.running.get(messageId);
     if (!generation || generation.userId !== userId) return false;
-    generation.cancelled = true;
-    generation.abort.abort();
+    this.running.cancel(generation);
     return true;
   }
 
   /** On shutdown, running generations get the grace period, then are stored as cancelled. */
   async onModuleDestroy(): Promise<void> {
-    const pending = [...this.running.values()];
+    const pending = this.running.all();
     if (!pending.length) return;
     const grace = new Promise((resolve) => setTimeout(resolve, this.config.SHUTDOWN_GRACE_MS).unref());
-    await Promise.race([Promise.allSettled(pending.map((g) => g.done)), grace]);
-    for (const g of this.running.values()) {
-      g.cancelled = true;
-      g.abort.abort();
-    }
-    await Promise.allSettled(pending.map((g) => g.done));
+    await Promise.race([Promise.allSettled(pending.map((g) => g.settled)), grace]);
+    for (const g of this.running.all()) this.running.cancel(g);
+    await Promise.allSettled(pending.map((g) => g.settled));
   }
 }

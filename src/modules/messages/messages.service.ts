@@ -4,6 +4,7 @@ import { ErrorCode } from '../../common/errors/error-codes';
 import { decodeCursor, pageOf } from '../../common/http/cursor';
 import { Paginated } from '../../common/http/envelope';
 import { Message } from '../../infra/database/generated/client';
+import { RunningGenerations } from '../../infra/generations/running-generations';
 import { SequencedEvent, StreamBus } from '../../infra/stream-bus/stream-bus';
 import { ModerationService } from '../moderation/moderation.service';
 import { ThreadsService } from '../threads/threads.service';
@@ -46,6 +47,7 @@ export class MessagesService {
     private readonly generations: GenerationService,
     private readonly bus: StreamBus,
     private readonly moderation: ModerationService,
+    private readonly running: RunningGenerations,
   ) {}
 
   async list(userId: string, threadId: string, modelId: string, query: ListMessagesQueryDto): Promise<Paginated<MessageListDto>> {
@@ -67,6 +69,7 @@ export class MessagesService {
     const started = await this.start(userId, threadId, modelId, content, temperature);
     const { message, failure } = await started.done;
     if (failure) throw failure;
+    if (!message) throw new Error('unreachable: an answer that is not stored has a failure');
     const user = started.userMessage;
     return {
       userMessage: { id: user.id, content: user.content, createdAt: user.createdAt },
@@ -80,9 +83,16 @@ export class MessagesService {
    */
   async events(userId: string, threadId: string, modelId: string, messageId: string, lastEventId: number, signal: AbortSignal): Promise<AsyncIterable<SequencedEvent>> {
     await this.threads.owned(userId, threadId);
-    if (this.generations.isRunning(messageId) || (await this.bus.exists(messageId))) return this.bus.read(messageId, lastEventId, signal);
+    // The id alone proves nothing: the message must be of this thread and model (the thread is the user's).
+    const running = this.running.get(messageId);
+    if (running) {
+      if (running.threadId !== threadId || running.modelId !== modelId) throw AppException.notFound('Message');
+      return this.bus.read(messageId, lastEventId, signal);
+    }
     const stored = await this.repository.find(threadId, modelId, messageId);
     if (!stored || stored.role !== 'assistant') throw AppException.notFound('Message');
+    // Shortly after the end the bus still has the stream, with the event ids the client holds.
+    if (await this.bus.exists(messageId)) return this.bus.read(messageId, lastEventId, signal);
     return (async function* () {
       yield* replayOf(stored).filter((e) => e.id > lastEventId);
     })();

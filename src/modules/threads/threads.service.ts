@@ -3,6 +3,7 @@ import { AppException } from '../../common/errors/app.exception';
 import { decodeCursor, encodeCursor, isIsoDate } from '../../common/http/cursor';
 import { Paginated } from '../../common/http/envelope';
 import { Thread } from '../../infra/database/generated/client';
+import { RunningGenerations } from '../../infra/generations/running-generations';
 import {
   CreateThreadDto,
   DeletedThreadDto,
@@ -32,7 +33,10 @@ function toSummary(row: ThreadRow): ThreadSummaryDto {
 
 @Injectable()
 export class ThreadsService {
-  constructor(private readonly repository: ThreadsRepository) {}
+  constructor(
+    private readonly repository: ThreadsRepository,
+    private readonly generations: RunningGenerations,
+  ) {}
 
   async list(userId: string, query: ListThreadsQueryDto): Promise<Paginated<ThreadListDto>> {
     const { limit } = query;
@@ -78,6 +82,8 @@ export class ThreadsService {
 
   async delete(userId: string, id: string): Promise<DeletedThreadDto> {
     await this.owned(userId, id);
+    // Answers still being written go first (stored as cancelled), so none is written after the delete.
+    await this.generations.cancelThread(id);
     return { deletedThread: id, deletedMessages: await this.repository.delete(id) };
   }
 
