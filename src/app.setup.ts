@@ -3,14 +3,27 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
+import { json } from 'express';
 import { Logger } from 'nestjs-pino';
 import { AppModule, AppModuleOptions } from './app.module';
 import { requestIdMiddleware } from './common/http/request-id';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from './common/http/unsafe-text';
 import { createOpenApiDocument, setupSwagger } from './common/openapi/openapi';
 import { AppConfig } from './config/app.config';
 
 /** Request bodies above this are refused with 413 (chat messages are far smaller). */
 const BODY_LIMIT = '1mb';
+
+/**
+ * Refuses, before parsing, a JSON body nested deeper than any request needs: recursive
+ * consumers (class-transformer) would overflow the stack on it. Shaped as body-parser's
+ * own errors, so it answers 400 like malformed JSON.
+ */
+function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer): void {
+  if (exceedsJsonDepth(body)) {
+    throw Object.assign(new Error(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`), { status: 400, statusCode: 400, expose: true, type: 'entity.too.deep' });
+  }
+}
 
 /** Why the swagger metadata could not be loaded, if it could not (the OpenAPI CLI refuses to write then). */
 export let swaggerMetadataError: Error | undefined;
@@ -45,7 +58,7 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   app.use(requestIdMiddleware);
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
-  app.useBodyParser('json', { limit: BODY_LIMIT });
+  app.use(json({ limit: BODY_LIMIT, verify: refuseDeepJson }));
   app.use(cookieParser());
   if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins, credentials: true });
 
