@@ -8,6 +8,7 @@ import {
   IsIn,
   IsInt,
   IsNumber,
+  IsObject,
   IsOptional,
   IsString,
   IsUUID,
@@ -72,7 +73,7 @@ export class GatewayMessageDto {
   content: string | TextPartDto[];
 
   /** Accepted and ignored. */
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ nullable: true })
   @IsOptional()
   @IsString()
   @MaxLength(256)
@@ -80,7 +81,7 @@ export class GatewayMessageDto {
 }
 
 export class StreamOptionsDto {
-  @ApiPropertyOptional({ description: 'Send a last chunk with `usage` (and `usage: null` on the others)' })
+  @ApiPropertyOptional({ nullable: true, description: 'Send a last chunk with `usage` (and `usage: null` on the others)' })
   @IsOptional()
   @IsBoolean()
   include_usage?: boolean | null;
@@ -109,68 +110,70 @@ export class ChatCompletionRequestDto {
   @Type(() => GatewayMessageDto)
   messages: GatewayMessageDto[];
 
-  @ApiPropertyOptional({ default: false })
+  @ApiPropertyOptional({ nullable: true, default: false })
   @IsOptional()
   @IsBoolean()
   stream?: boolean | null;
 
-  @ApiPropertyOptional({ type: StreamOptionsDto })
+  @ApiPropertyOptional({ nullable: true, type: StreamOptionsDto })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => StreamOptionsDto)
   stream_options?: StreamOptionsDto | null;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 2 })
+  @ApiPropertyOptional({ nullable: true, minimum: 0, maximum: 2 })
   @IsOptional()
   @IsNumber()
   @Min(0)
   @Max(2)
   temperature?: number | null;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 1 })
+  @ApiPropertyOptional({ nullable: true, minimum: 0, maximum: 1 })
   @IsOptional()
   @IsNumber()
   @Min(0)
   @Max(1)
   top_p?: number | null;
 
-  @ApiPropertyOptional({ minimum: 1, deprecated: true, description: 'Same as max_completion_tokens' })
+  @ApiPropertyOptional({ nullable: true, minimum: 1, deprecated: true, description: 'Same as max_completion_tokens' })
   @IsOptional()
   @IsInt()
   @Min(1)
   max_tokens?: number | null;
 
-  @ApiPropertyOptional({ minimum: 1 })
+  @ApiPropertyOptional({ nullable: true, minimum: 1 })
   @IsOptional()
   @IsInt()
   @Min(1)
   max_completion_tokens?: number | null;
 
-  @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: 4 }] })
+  @ApiPropertyOptional({ nullable: true, oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: 4 }] })
   @IsOptional()
   @IsStop()
   stop?: string | string[] | null;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 1, description: 'Only one choice per request is supported' })
+  @ApiPropertyOptional({ nullable: true, minimum: 1, maximum: 1, description: 'Only one choice per request is supported' })
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(1, { message: 'n must be 1: one choice per request is supported' })
   n?: number | null;
 
-  @ApiPropertyOptional({ type: 'array', items: { type: 'object' }, maxItems: 0, description: 'Tools are not supported: must be absent or empty' })
+  @ApiPropertyOptional({ nullable: true, type: 'array', items: { type: 'object' }, maxItems: 0, description: 'Tools are not supported: must be absent or empty' })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(0, { message: 'tools are not supported by this gateway' })
   tools?: unknown[] | null;
 
-  @ApiPropertyOptional({ type: 'array', items: { type: 'object' }, maxItems: 0, deprecated: true })
+  @ApiPropertyOptional({ nullable: true, type: 'array', items: { type: 'object' }, maxItems: 0, deprecated: true })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(0, { message: 'functions are not supported by this gateway' })
   functions?: unknown[] | null;
 
   @ApiPropertyOptional({
+    nullable: true,
     format: 'uuid',
     description: 'Parley: store this exchange in a conversation (PERSIST_TRANSCRIPTS); the X-Conversation-Id header does the same',
   })

@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { IsInt, IsNumber, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import type { Role } from '../../common/decorators/current-user.decorator';
 import { IsOptionalNonNull } from '../../common/http/optional';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/auth.dto';
@@ -41,6 +41,7 @@ export class UpdateProfileDto {
 
   @ApiPropertyOptional({ type: SettingsDto })
   @IsOptionalNonNull()
+  @IsObject()
   @ValidateNested()
   @Type(() => SettingsDto)
   settings?: SettingsDto;
