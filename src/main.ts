@@ -3,6 +3,7 @@ import { config as loadDotenv } from 'dotenv';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './app.setup';
 import { installSignalHandlers } from './common/lifecycle/graceful-shutdown';
+import { installProcessGuards } from './common/lifecycle/process-guards';
 import { ConfigError, loadConfig } from './config/app.config';
 
 async function bootstrap(): Promise<void> {
@@ -18,6 +19,7 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
   const app = await createApp(config);
+  installProcessGuards();
   installSignalHandlers(app, config.SHUTDOWN_GRACE_MS);
   await app.listen(config.PORT, config.HOST);
   app.get(Logger).log(`Parley listening on http://${config.HOST}:${config.PORT} (docs at /api/docs)`, 'Bootstrap');
