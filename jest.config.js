@@ -25,5 +25,7 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', rootDir: 'src', testRegex: '.*\\.spec\\.ts$' },
     { ...common, displayName: 'e2e', rootDir: 'test', testRegex: '.*\\.e2e-spec\\.ts$' },
+    // Needs the real PostgreSQL and Redis (TEST_DATABASE_URL's server, TEST_REDIS_URL): `npm run test:integration`.
+    { ...common, displayName: 'integration', rootDir: 'test/integration', testRegex: '.*\\.int-spec\\.ts$' },
   ],
 };

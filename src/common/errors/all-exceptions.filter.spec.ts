@@ -1,6 +1,9 @@
-import { ArgumentsHost, BadRequestException, NotFoundException } from '@nestjs/common';
+import { ArgumentsHost, BadRequestException, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { DatabaseError, Pool } from 'pg';
 import { loadConfig } from '../../config/app.config';
-import { Prisma } from '../../infra/database/generated/client';
+import { Prisma, PrismaClient } from '../../infra/database/generated/client';
+import { isDatabaseUnavailable } from '../../infra/database/database-errors';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import { AppException } from './app.exception';
 import { ErrorCode } from './error-codes';
@@ -11,6 +14,13 @@ function run(exception: unknown, env: Record<string, string> = {}, path = '/api/
     headersSent: false,
     statusCode: 0,
     body: undefined as unknown,
+    headers: {} as Record<string, string>,
+    setHeader(name: string, value: string) {
+      this.headers[name.toLowerCase()] = value;
+    },
+    getHeader(name: string) {
+      return this.headers[name.toLowerCase()];
+    },
     status(code: number) {
       this.statusCode = code;
       return this;
@@ -25,12 +35,55 @@ function run(exception: unknown, env: Record<string, string> = {}, path = '/api/
     switchToHttp: () => ({ getRequest: () => ({ id: 'req_1', path }), getResponse: () => res }),
   } as unknown as ArgumentsHost;
   new AllExceptionsFilter(config).catch(exception, host);
-  return res as { statusCode: number; body: { success: boolean; error: { code: string; message: string; details?: unknown }; requestId: string } };
+  return res as {
+    statusCode: number;
+    headers: Record<string, string>;
+    body: { success: boolean; error: { code: string; message: string; details?: unknown }; requestId: string };
+  };
 }
+
+/** A pg pool whose every query and checkout fails with `failure`, as a real pool does during an outage. */
+class FailingPool extends Pool {
+  constructor(private readonly failure: Error) {
+    super();
+  }
+  override query = (() => Promise.reject(this.failure)) as unknown as Pool['query'];
+  override connect = (() => Promise.reject(this.failure)) as unknown as Pool['connect'];
+}
+
+/** pg's own error object for a server message, as its protocol parser builds it. */
+function pgError(code: string, severity: string, message: string): DatabaseError {
+  const error = new DatabaseError(message, message.length, 'error');
+  Object.assign(error, { code, severity });
+  return error;
+}
+
+/** The error Prisma 7 (real client, real adapter-pg) throws when the driver fails with `pool`'s error. */
+async function prismaFailure(pool: Pool, query: (prisma: PrismaClient) => Promise<unknown>): Promise<unknown> {
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  try {
+    await query(prisma);
+  } catch (error) {
+    return error;
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
+  throw new Error('expected the query to fail');
+}
+const modelQuery = (prisma: PrismaClient) => prisma.user.count();
+const rawQuery = (prisma: PrismaClient) => prisma.$queryRaw`SELECT 1`;
+const transaction = (prisma: PrismaClient) => prisma.$transaction((tx) => tx.user.count());
 
 const prismaError = (code: string) => new Prisma.PrismaClientKnownRequestError('db said no: secret detail', { code, clientVersion: '7.10.0' });
 
 describe('AllExceptionsFilter', () => {
+  // The filter logs server errors; the cases below are expected, keep the output quiet.
+  beforeEach(() => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
   it.each([
     ['P2002', 409, 'CONFLICT'],
     ['P2025', 404, 'NOT_FOUND'],
@@ -62,6 +115,62 @@ describe('AllExceptionsFilter', () => {
     const prod = run(new Error('boom internals'), { NODE_ENV: 'production' });
     expect(prod.statusCode).toBe(500);
     expect(JSON.stringify(prod.body)).not.toContain('boom internals');
+  });
+
+  describe('when the database is unavailable (errors from the real Prisma client and adapter-pg)', () => {
+    const notAccepting = () => pgError('55000', 'FATAL', 'database "parley_secret_db" is not currently accepting connections');
+    const terminated = () => pgError('57P01', 'FATAL', 'terminating connection due to administrator command');
+
+    it.each([
+      ['refused connection (ECONNREFUSED, P1001)', () => new Pool({ host: '127.0.0.1', port: 9 }), modelQuery, 'P1001'],
+      ['database not accepting connections, model query (55000 FATAL, P2039)', () => new FailingPool(notAccepting()), modelQuery, 'P2039'],
+      ['database not accepting connections, interactive transaction', () => new FailingPool(notAccepting()), transaction, 'P2039'],
+      ['backend terminated, raw query (57P01, P2010)', () => new FailingPool(terminated()), rawQuery, 'P2010'],
+      ['connection lost mid-query (pg plain Error)', () => new FailingPool(new Error('Connection terminated unexpectedly')), modelQuery, undefined],
+      ['pool checkout timeout', () => new FailingPool(new Error('timeout exceeded when trying to connect')), transaction, undefined],
+    ])('answers 503 SERVICE_UNAVAILABLE with Retry-After: %s', async (_name, pool, query, prismaCode) => {
+      const error = await prismaFailure(pool(), query);
+      expect((error as { code?: string }).code).toBe(prismaCode);
+      expect(isDatabaseUnavailable(error)).toBe(true);
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      const logError = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      const { statusCode, headers, body } = run(error);
+      // An expected condition: one short warning, no error with a stack.
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0]).toEqual([expect.stringMatching(/^SERVICE_UNAVAILABLE: database unavailable \([^\n]+\)$/)]);
+      expect(logError).not.toHaveBeenCalled();
+      expect(statusCode).toBe(503);
+      expect(headers['retry-after']).toBe('5');
+      expect(body.error).toEqual({ code: 'SERVICE_UNAVAILABLE', message: 'The database is unavailable, try again shortly' });
+      expect(JSON.stringify(body)).not.toMatch(/parley_secret_db|administrator|terminated|127\.0\.0\.1/);
+    });
+
+    it('answers 503 in OpenAI error format on /v1 routes', async () => {
+      const error = await prismaFailure(new FailingPool(notAccepting()), modelQuery);
+      const { statusCode, headers, body } = run(error, {}, '/v1/chat/completions');
+      expect(statusCode).toBe(503);
+      expect(headers['retry-after']).toBe('5');
+      expect(body).toEqual({
+        error: { message: 'The database is unavailable, try again shortly', type: 'server_error', param: null, code: 'service_unavailable' },
+      });
+    });
+
+    it.each([
+      ['a syntax error in a raw query (42601)', () => new FailingPool(pgError('42601', 'ERROR', 'syntax error at or near "SELEC"')), rawQuery, 500],
+      ['a non-fatal 55000 (object not in prerequisite state)', () => new FailingPool(pgError('55000', 'ERROR', 'cannot do that now')), modelQuery, 500],
+      ['a unique violation (23505)', () => new FailingPool(pgError('23505', 'ERROR', 'duplicate key value')), modelQuery, 409],
+      ['an unexpected driver error', () => new FailingPool(new Error('something else broke')), modelQuery, 500],
+    ])('keeps %s as it was', async (_name, pool, query, status) => {
+      const error = await prismaFailure(pool(), query);
+      expect(isDatabaseUnavailable(error)).toBe(false);
+      expect(run(error).statusCode).toBe(status);
+    });
+
+    it('sets Retry-After on other 503s too (readiness, draining)', () => {
+      const { statusCode, headers } = run(new ServiceUnavailableException());
+      expect(statusCode).toBe(503);
+      expect(headers['retry-after']).toBe('5');
+    });
   });
 
   describe('on /v1 routes (the OpenAI-compatible gateway)', () => {

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../../config/app.config';
+import { isDatabaseUnavailable } from '../../infra/database/database-errors';
 import { Prisma } from '../../infra/database/generated/client';
 import { ErrorBody, errorEnvelope } from '../http/envelope';
 import { requestIdOf } from '../http/request-id';
@@ -26,6 +27,9 @@ const UNAVAILABLE: Mapped = {
   body: { code: ErrorCode.SERVICE_UNAVAILABLE, message: 'The database is unavailable, try again shortly' },
 };
 
+/** Seconds a client is told to wait on any 503 (database outage, readiness, draining). */
+export const RETRY_AFTER_SECONDS = 5;
+
 /**
  * The one place an error becomes a response: seed 001's error envelope with the right
  * status. Unexpected errors are logged in full and reach the client as a generic 500.
@@ -41,11 +45,21 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
-    const { status, body } = this.map(exception);
+    const unavailable = isDatabaseUnavailable(exception);
+    const { status, body } = unavailable ? UNAVAILABLE : this.map(exception);
 
-    if (status >= 500) this.logger.error({ err: exception, status }, `${body.code}: ${this.describe(exception)}`);
-    // pino-http logs `res.err` on the request:end line.
-    if (status >= 500 && exception instanceof Error) (res as Response & { err?: Error }).err = exception;
+    if (status === HttpStatus.SERVICE_UNAVAILABLE) {
+      // Expected during an outage or a drain: one short line per request, no stack.
+      const reason = unavailable ? `database unavailable (${this.describe(exception).split('\n').pop()})` : body.message;
+      this.logger.warn(`${body.code}: ${reason}`);
+    } else if (status >= 500) {
+      this.logger.error({ err: exception, status }, `${body.code}: ${this.describe(exception)}`);
+      // pino-http logs `res.err` on the request:end line.
+      if (exception instanceof Error) (res as Response & { err?: Error }).err = exception;
+    }
+    if (status === HttpStatus.SERVICE_UNAVAILABLE && !res.headersSent && !res.getHeader('Retry-After')) {
+      res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    }
 
     // The /v1 gateway speaks OpenAI's format, so OpenAI's SDKs raise their typed errors.
     const openAI = isOpenAIRoute(req.path);
@@ -65,18 +79,19 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return { status: exception.getStatus(), body: { code: exception.code, message: exception.message, details: exception.details } };
     }
     if (exception instanceof HttpException) return this.fromHttpException(exception);
-    if (exception instanceof Prisma.PrismaClientKnownRequestError) {
-      return PRISMA_CODES[exception.code] ?? (exception.code.startsWith('P1') ? UNAVAILABLE : this.internal(exception));
-    }
-    if (exception instanceof Prisma.PrismaClientInitializationError) return UNAVAILABLE;
+    if (exception instanceof Prisma.PrismaClientKnownRequestError) return PRISMA_CODES[exception.code] ?? this.internal(exception);
     return this.internal(exception);
   }
 
   private fromHttpException(exception: HttpException): Mapped {
     const status = exception.getStatus();
     // The Express adapter wraps body-parser's errors; their text names parser internals.
-    if ((exception.cause as { type?: string } | undefined)?.type === 'entity.parse.failed') {
+    const parserError = (exception.cause as { type?: string } | undefined)?.type;
+    if (parserError === 'entity.parse.failed') {
       return { status, body: { code: ErrorCode.VALIDATION_ERROR, message: 'Malformed JSON in request body' } };
+    }
+    if (parserError === 'entity.too.deep') {
+      return { status, body: { code: ErrorCode.VALIDATION_ERROR, message: exception.message, details: { fields: { body: [exception.message] } } } };
     }
     const response = exception.getResponse();
     const code = CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.INTERNAL_ERROR : ErrorCode.BAD_REQUEST);

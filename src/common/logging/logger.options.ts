@@ -35,6 +35,8 @@ export function loggerOptions(config: AppConfig, destination?: DestinationStream
       customLogLevel: (req: Req, res: ServerResponse, err?: Error) => {
         const failed = Boolean(err) || res.statusCode >= 500;
         if (PROBES.has(pathOf(req))) return failed ? 'warn' : 'debug';
+        // A 503 is an expected state (outage, drain), already logged once by the filter.
+        if (res.statusCode === 503) return 'warn';
         return failed ? 'error' : 'info';
       },
       customReceivedMessage: () => 'request:start',

@@ -1,4 +1,4 @@
-import { ExecutionContext, HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerRequest } from '@nestjs/throttler';
 import type { Response } from 'express';
 import type { AuthenticatedRequest } from '../decorators/current-user.decorator';
@@ -12,8 +12,6 @@ import { ErrorCode } from '../errors/error-codes';
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
-  private readonly storageFailures = new Logger('RateLimit');
-
   protected override async getTracker(req: AuthenticatedRequest): Promise<string> {
     if (req.user?.tokenId) return `token:${req.user.tokenId}`;
     return req.user ? `user:${req.user.id}` : `ip:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`;
@@ -24,14 +22,8 @@ export class RateLimitGuard extends ThrottlerGuard {
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const res = context.switchToHttp().getResponse<Response>();
     const key = generateKey(context, await this.getTracker(req), throttler.name ?? 'default');
-    let hit: Awaited<ReturnType<typeof this.storageService.increment>>;
-    try {
-      hit = await this.storageService.increment(key, ttl, limit, blockDuration, throttler.name ?? 'default');
-    } catch (error) {
-      // Counters live in Redis when scaled out: losing it must not take the whole API down.
-      this.storageFailures.warn(`Rate limiting skipped, storage failed: ${(error as Error).message}`);
-      return true;
-    }
+    // With Redis the storage falls back to per-process counters by itself (FailoverThrottlerStorage).
+    const hit = await this.storageService.increment(key, ttl, limit, blockDuration, throttler.name ?? 'default');
 
     const resetSeconds = hit.isBlocked ? hit.timeToBlockExpire : hit.timeToExpire;
     res.setHeader('X-RateLimit-Limit', limit);

@@ -3,6 +3,7 @@ import { ExecutionContext, Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../../config/app.config';
 import { REDIS, type RedisClient } from '../../infra/redis/redis.module';
+import { FailoverThrottlerStorage } from './failover-throttler.storage';
 import { DEFAULT_RATE_LIMITS, RATE_LIMIT, RATE_LIMIT_WINDOW_MS, RateLimitName } from './rate-limits';
 
 function routeLimitName(context: ExecutionContext): RateLimitName {
@@ -11,7 +12,10 @@ function routeLimitName(context: ExecutionContext): RateLimitName {
   );
 }
 
-/** In-memory counters for one process; Redis counters shared by all pods when REDIS_URL is set. */
+/**
+ * In-memory counters for one process; Redis counters shared by all pods when REDIS_URL is
+ * set, with per-process counters while Redis fails.
+ */
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
@@ -20,7 +24,7 @@ function routeLimitName(context: ExecutionContext): RateLimitName {
         const limits: Record<string, number> = { ...DEFAULT_RATE_LIMITS, ...config.rateLimitOverrides };
         return {
           throttlers: [{ name: 'default', ttl: RATE_LIMIT_WINDOW_MS, limit: (ctx: ExecutionContext) => limits[routeLimitName(ctx)] ?? limits.default }],
-          ...(redis ? { storage: new ThrottlerStorageRedisService(redis) } : {}),
+          ...(redis ? { storage: new FailoverThrottlerStorage(new ThrottlerStorageRedisService(redis)) } : {}),
         };
       },
     }),

@@ -37,10 +37,14 @@ export async function openPglite(path: string): Promise<DatabaseConnection> {
   };
 }
 
+/** Bound on opening a PostgreSQL connection (or waiting for a free one in the pool). */
+export const CONNECT_TIMEOUT_MS = 5000;
+
 export function openPostgres(config: AppConfig): DatabaseConnection {
   const url = config.DATABASE_URL!;
   // Our own pool, so close() really ends it (Prisma leaves a pool it was given alone).
-  const pool = new Pool({ connectionString: url, max: config.DATABASE_POOL_MAX });
+  // A server that does not answer fails the request after CONNECT_TIMEOUT_MS (a 503) instead of hanging it.
+  const pool = new Pool({ connectionString: url, max: config.DATABASE_POOL_MAX, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
   let ended = false;

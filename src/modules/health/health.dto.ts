@@ -6,14 +6,14 @@ export class LivenessDto {
 }
 
 export class ReadinessDto {
-  @ApiProperty({ enum: ['ok'] })
-  status: 'ok';
+  @ApiProperty({ enum: ['ok', 'degraded'], description: '`degraded`: ready, but Redis is unreachable (rate limits count per process)' })
+  status: 'ok' | 'degraded';
   @ApiProperty({
-    description: 'One entry per dependency checked: database, redis (when configured), lifecycle',
+    description: 'One entry per dependency checked: database, redis (when configured; `degraded` when unreachable, never fatal), lifecycle',
     type: 'object',
     additionalProperties: {
       type: 'object',
-      properties: { status: { type: 'string', enum: ['up', 'down'] } },
+      properties: { status: { type: 'string', enum: ['up', 'down', 'degraded'] } },
       additionalProperties: true,
     },
   })

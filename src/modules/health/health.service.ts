@@ -1,5 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { HealthCheckService, HealthIndicatorFunction, HealthIndicatorService } from '@nestjs/terminus';
+import { HttpStatus, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService } from '@nestjs/terminus';
+import { AppException } from '../../common/errors/app.exception';
+import { ErrorCode } from '../../common/errors/error-codes';
 import { AppConfig } from '../../config/app.config';
 import { BuildInfo, readBuildInfo } from '../../config/build-info';
 import { LifecycleService } from '../../common/lifecycle/lifecycle.service';
@@ -24,31 +26,61 @@ export class HealthService {
     this.build = readBuildInfo(config);
   }
 
-  /** Dependencies and drain state; Terminus turns any `down` into a 503. */
+  /**
+   * Drain state and the database decide readiness (Terminus turns a `down` into a 503).
+   * Redis is reported, as `degraded` when unreachable, but never fails readiness: every pod
+   * shares one Redis, so a blink of it would take all of them out of the load balancer at
+   * once, while each can serve on with per-process rate-limit counters.
+   */
   async readiness(): Promise<ReadinessDto> {
     const checks: HealthIndicatorFunction[] = [
       async () => {
         const lifecycle = this.indicators.check('lifecycle');
         return this.lifecycle.shuttingDown ? lifecycle.down({ message: 'shutting down' }) : lifecycle.up();
       },
-      () => this.indicators.check('database').attempt(async () => ({ latencyMs: await this.prisma.ping() })).withTimeout(CHECK_TIMEOUT_MS),
+      async () => {
+        const database = this.indicators.check('database');
+        const health = await this.databaseHealth();
+        // A short reason only: the driver's text names hosts and databases.
+        return health.status === 'healthy' ? database.up({ latencyMs: health.latency }) : database.down({ message: 'unavailable' });
+      },
     ];
     const redis = this.redis;
     if (redis) {
-      checks.push(() => this.indicators.check('redis').attempt(async () => void (await redis.ping())).withTimeout(CHECK_TIMEOUT_MS));
+      checks.push(async () => {
+        const indicator = this.indicators.check('redis');
+        const health = await this.redisHealth(redis);
+        return health.status === 'healthy'
+          ? indicator.up({ latencyMs: health.latency })
+          : indicator.degraded({ message: 'unreachable, rate limits count per process' });
+      });
     }
-    const result = await this.terminus.check(checks);
-    return { status: 'ok', checks: result.details };
+    let result: HealthCheckResult;
+    try {
+      result = await this.terminus.check(checks);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      const report = error.getResponse() as HealthCheckResult;
+      const reasons = Object.entries(report.error ?? {}).map(([name, check]) => `${name}: ${String(check?.message ?? check?.status)}`);
+      throw new AppException(ErrorCode.SERVICE_UNAVAILABLE, `Not ready (${reasons.join(', ') || 'shutting down'})`, HttpStatus.SERVICE_UNAVAILABLE, {
+        ...report,
+      });
+    }
+    return { status: result.status === 'degraded' ? 'degraded' : 'ok', checks: result.details };
   }
 
-  /** Seed 001's detailed health. `healthy` is false when any dependency is down or the process drains. */
+  /**
+   * Seed 001's detailed health. `healthy` is false when the database is down or the process
+   * drains; an unreachable Redis makes it `degraded` (see readiness).
+   */
   async detailed(): Promise<{ healthy: boolean; report: HealthDto }> {
     const [database, redis] = await Promise.all([this.databaseHealth(), this.redis ? this.redisHealth(this.redis) : undefined]);
-    const healthy = database.status === 'healthy' && (!redis || redis.status === 'healthy') && !this.lifecycle.shuttingDown;
+    const healthy = database.status === 'healthy' && !this.lifecycle.shuttingDown;
+    const degraded = redis !== undefined && redis.status !== 'healthy';
     return {
       healthy,
       report: {
-        status: healthy ? 'healthy' : 'unhealthy',
+        status: !healthy ? 'unhealthy' : degraded ? 'degraded' : 'healthy',
         uptime: this.lifecycle.uptimeSeconds(),
         services: { database, ...(redis ? { redis } : {}) },
         version: this.build.version,
@@ -82,8 +114,10 @@ export class HealthService {
 }
 
 function withTimeout<T>(promise: Promise<T>, ms = CHECK_TIMEOUT_MS): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref()),
-  ]);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), ms).unref();
+  });
+  // Cleared once settled: a pending timer per probe would outlive the app (and keep jest waiting).
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
