@@ -122,6 +122,8 @@ describe('Admin (e2e)', () => {
       const seen: Array<{ id: string; createdAt: string }> = [];
       let cursor: string | null | undefined;
       let pages = 0;
+      // Other suites share the database on PostgreSQL: the page count follows from the users there are.
+      const maxPages = Math.ceil((await prisma.user.count()) / 2);
       for (;;) {
         const res = await asAdmin().get(`/api/admin/users?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`).expect(200);
         pages++;
@@ -140,7 +142,7 @@ describe('Admin (e2e)', () => {
         expect(users).toHaveLength(2);
         expect(pagination.cursor).toEqual(expect.any(String));
         cursor = pagination.cursor;
-        expect(pages).toBeLessThan(40);
+        expect(pages).toBeLessThan(maxPages);
       }
 
       const ids = seen.map((s) => s.id);
