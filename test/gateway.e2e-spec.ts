@@ -76,6 +76,8 @@ describe('Gateway /v1 (e2e)', () => {
         LLM_MAX_PROMPT_CHARS: '2000',
         LLM_CACHE_ENABLED: 'true',
         RATE_LIMITS: 'register=1000,profile.tokens=1000,gateway=25,llm=1000,threads.create=1000,messages.send=1000',
+        // A token per test for one user: more than the default cap of 20 active tokens.
+        API_TOKENS_MAX_PER_USER: '1000',
       },
     });
     prisma = t.app.get(PrismaService);

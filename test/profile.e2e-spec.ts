@@ -282,9 +282,11 @@ describe('Profile (e2e)', () => {
       expectError(await t.http().delete(`/api/profile/tokens/${id}`).set(bob.auth), 404, 'NOT_FOUND');
       expectError(await t.http().delete('/api/profile/api-keys/openai').set(bob.auth), 404, 'NOT_FOUND');
 
-      const viaToken = await t.http().get('/api/profile').set('Authorization', `Bearer ${token}`).expect(200);
-      expect(viaToken.body.data.user.id).toBe(alice.user.id);
-      expect(viaToken.body.data.user.apiKeys.openai).toMatchObject({ configured: true, last4: key.slice(-4) });
+      // The profile is for sessions only: alice's personal token gets 403 there, her session sees her key.
+      expectError(await t.http().get('/api/profile').set('Authorization', `Bearer ${token}`), 403, 'FORBIDDEN');
+      const aliceProfile = await t.http().get('/api/profile').set(alice.auth).expect(200);
+      expect(aliceProfile.body.data.user.id).toBe(alice.user.id);
+      expect(aliceProfile.body.data.user.apiKeys.openai).toMatchObject({ configured: true, last4: key.slice(-4) });
     });
   });
 
@@ -300,8 +302,10 @@ describe('Profile (e2e)', () => {
         prefix: expect.stringMatching(/^pk_/),
         token: expect.stringMatching(/^pk_[A-Za-z0-9_-]{20,}$/),
         createdAt: expect.stringMatching(ISO),
+        scopes: ['models', 'threads:read', 'threads:write'],
         lastUsedAt: null,
-        expiresAt: null,
+        // Tokens always expire: API_TOKEN_DEFAULT_TTL_DAYS (90) when not asked for.
+        expiresAt: expect.stringMatching(ISO),
       });
       const token = data.token!;
       expect(token.startsWith(data.prefix!)).toBe(true);
@@ -309,18 +313,18 @@ describe('Profile (e2e)', () => {
 
       const list = await t.http().get('/api/profile/tokens').set(hank.auth).expect(200);
       expect(list.body.data.tokens).toEqual([
-        { id: data.id, name: 'ci-script', prefix: data.prefix, createdAt: data.createdAt, lastUsedAt: null, expiresAt: null },
+        { id: data.id, name: 'ci-script', prefix: data.prefix, createdAt: data.createdAt, scopes: data.scopes, lastUsedAt: null, expiresAt: data.expiresAt },
       ]);
       expect(list.text).not.toContain(token);
 
-      const me = await t.http().get('/api/profile').set('Authorization', `Bearer ${token}`).expect(200);
-      expect(me.body.data.user.id).toBe(hank.user.id);
+      const me = await t.http().get('/api/threads').set('Authorization', `Bearer ${token}`).expect(200);
+      expect(me.body.data.threads).toEqual([]);
       const afterUse = await t.http().get('/api/profile/tokens').set(hank.auth).expect(200);
       expect(afterUse.body.data.tokens[0].lastUsedAt).toMatch(ISO);
 
       const revoked = await t.http().delete(`/api/profile/tokens/${data.id}`).set(hank.auth).expect(200);
       expect(revoked.body.data).toEqual({ revoked: data.id });
-      expectError(await t.http().get('/api/profile').set('Authorization', `Bearer ${token}`), 401, 'UNAUTHORIZED');
+      expectError(await t.http().get('/api/threads').set('Authorization', `Bearer ${token}`), 401, 'UNAUTHORIZED');
       const empty = await t.http().get('/api/profile/tokens').set(hank.auth).expect(200);
       expect(empty.body.data.tokens).toEqual([]);
       expectError(await t.http().delete(`/api/profile/tokens/${data.id}`).set(hank.auth), 404, 'NOT_FOUND');
@@ -351,9 +355,9 @@ describe('Profile (e2e)', () => {
       expect(expiresAt).toBeLessThanOrEqual(Date.now() + 30 * 86_400_000 + 1000);
 
       const token = created.body.data.token as string;
-      await t.http().get('/api/profile').set('Authorization', `Bearer ${token}`).expect(200);
+      await t.http().get('/api/threads').set('Authorization', `Bearer ${token}`).expect(200);
       await prisma.apiToken.update({ where: { id: created.body.data.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
-      expectError(await t.http().get('/api/profile').set('Authorization', `Bearer ${token}`), 401, 'UNAUTHORIZED');
+      expectError(await t.http().get('/api/threads').set('Authorization', `Bearer ${token}`), 401, 'UNAUTHORIZED');
     });
 
     it('validates the request and the id', async () => {

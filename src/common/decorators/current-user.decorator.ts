@@ -1,9 +1,10 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { Request } from 'express';
+import type { TokenScope } from './scopes.decorator';
 
 export type Role = 'user' | 'admin';
 
-/** Who a request acts for, set by the auth guard. */
+/** Who a request acts for, set by the auth guard (its passport strategies). */
 export interface AuthUser {
   id: string;
   username: string;
@@ -13,6 +14,8 @@ export interface AuthUser {
   /** Refresh-token family of the session, for logout. */
   sessionId?: string;
   tokenId?: string;
+  /** What a personal token may do (via `token`); sessions hold every scope. */
+  scopes?: readonly TokenScope[];
 }
 
 export type AuthenticatedRequest = Request & { user?: AuthUser };

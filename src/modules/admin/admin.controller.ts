@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpStatus, Param, Patch, Post, Query, R
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AuthUser, CurrentUser, Roles } from '../../common/decorators/current-user.decorator';
+import { SessionOnly } from '../../common/decorators/scopes.decorator';
 import { Paginated } from '../../common/http/envelope';
 import { IdParamDto } from '../../common/http/params.dto';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorator';
@@ -24,6 +25,7 @@ import { AdminService } from './admin.service';
 @ApiCookieAuth('cookie')
 @ApiBearerAuth('bearer')
 @Roles('admin')
+@SessionOnly()
 @RateLimit('admin')
 @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN, HttpStatus.TOO_MANY_REQUESTS)
 @Controller('admin')

@@ -70,6 +70,7 @@ export class UpdateUserDto {
   @IsBoolean()
   disabled?: boolean;
 
+  /** A password reset signs the user out everywhere and revokes their personal tokens. */
   @ApiPropertyOptional({ minLength: PASSWORD_MIN_LENGTH })
   @IsOptionalNonNull()
   @IsString()

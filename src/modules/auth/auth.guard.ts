@@ -1,39 +1,74 @@
-import { CanActivate, ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
+import { ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { IS_PUBLIC } from '../../common/decorators/public.decorator';
-import { AuthenticatedRequest, Role, ROLES } from '../../common/decorators/current-user.decorator';
+import { AuthGuard as PassportAuthGuard } from '@nestjs/passport';
+import type { Request, Response } from 'express';
+import passport from 'passport';
+import type { AuthenticatedRequest, AuthUser } from '../../common/decorators/current-user.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
-import { credentialOf } from './auth.cookies';
-import { AuthService } from './auth.service';
+import { accessDenial, routePolicy } from './access-policy';
+import { JWT_STRATEGY, JwtStrategy } from './strategies/jwt.strategy';
+import { PERSONAL_TOKEN_STRATEGY, PersonalTokenStrategy } from './strategies/personal-token.strategy';
+
+export const unauthorized = () => new AppException(ErrorCode.UNAUTHORIZED, 'Authentication required', HttpStatus.UNAUTHORIZED);
 
 /**
- * Global guard: every route needs a signed-in user (access JWT in the cookie or as a
- * bearer token, or a personal pk_ token) unless marked @Public(); @Roles() narrows it.
- * Public routes still learn who is calling when a valid credential is present.
+ * Global guard, the one place that decides who the caller is (passport strategies: session
+ * JWT in the cookie or as a bearer token, or a personal pk_ token) and what the credential
+ * may do on the route (@Roles, and for personal tokens @Scopes / @SessionOnly; see
+ * accessDenial). Every route needs a caller unless @Public(); public routes do not
+ * authenticate at all unless they ask to identify the caller.
  */
 @Injectable()
-export class AuthGuard implements CanActivate {
+export class AuthGuard extends PassportAuthGuard([JWT_STRATEGY, PERSONAL_TOKEN_STRATEGY]) {
   constructor(
     private readonly reflector: Reflector,
-    private readonly auth: AuthService,
-  ) {}
+    private readonly jwt: JwtStrategy,
+    private readonly personalToken: PersonalTokenStrategy,
+  ) {
+    super();
+  }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const targets = [context.getHandler(), context.getClass()];
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets);
-    const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const credential = credentialOf(req);
-    const user = credential ? await this.auth.authenticate(credential) : null;
-    if (user) req.user = user;
-    if (isPublic) return true;
-    if (!user) throw new AppException(ErrorCode.UNAUTHORIZED, 'Authentication required', HttpStatus.UNAUTHORIZED);
+    const policy = routePolicy(this.reflector, [context.getHandler(), context.getClass()]);
+    if (policy.isPublic && !policy.identifyCaller) return true;
 
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, targets);
-    if (roles?.length && !roles.includes(user.role)) {
-      throw new AppException(ErrorCode.FORBIDDEN, 'You do not have access to this resource', HttpStatus.FORBIDDEN);
-    }
+    const req = this.getRequest(context) as AuthenticatedRequest;
+    const user = await this.identify(context, req, context.switchToHttp().getResponse<Response>());
+    if (user) req.user = user;
+    if (policy.isPublic) return true;
+    if (!user) throw unauthorized();
+
+    const denial = accessDenial(user, policy);
+    if (denial) throw new AppException(ErrorCode.FORBIDDEN, denial.message, HttpStatus.FORBIDDEN, denial.details);
     return true;
+  }
+
+  /** Strategy failures are "no caller" (the route decides); strategy errors (e.g. the database is down) propagate. */
+  override handleRequest<TUser = AuthUser | false>(err: unknown, user: unknown, _info?: unknown, _context?: ExecutionContext, _status?: unknown): TUser {
+    if (err) throw err;
+    return (user || false) as TUser;
+  }
+
+  /**
+   * Runs the strategies in order, the first success wins. They are this application's
+   * instances rather than passport's global registry by name (the base class's way): with
+   * several applications in one process (tests) the last one built would otherwise serve
+   * them all. Object.create gives each request its own success/fail callbacks, as passport
+   * does for strategies it looks up by name.
+   */
+  private identify(context: ExecutionContext, req: Request, res: Response): Promise<AuthUser | false> {
+    const strategies = [Object.create(this.jwt) as JwtStrategy, Object.create(this.personalToken) as PersonalTokenStrategy];
+    return new Promise((resolve, reject) => {
+      const middleware = passport.authenticate(strategies as unknown as string[], { session: false }, (err: unknown, user: unknown, info: unknown, status: unknown) => {
+        try {
+          resolve(this.handleRequest<AuthUser | false>(err, user, info, context, status));
+        } catch (error) {
+          reject(error);
+        }
+      }) as (req: Request, res: Response, next: (err?: unknown) => void) => void;
+      middleware(req, res, (err?: unknown) => (err ? reject(err) : resolve(false)));
+    });
   }
 }

@@ -10,6 +10,8 @@ import { AuthService } from './auth.service';
 import { CredentialsRepository } from './credentials.repository';
 import { DemoUserSeeder } from './demo-user.seeder';
 import { PasswordService } from './password.service';
+import { JwtStrategy } from './strategies/jwt.strategy';
+import { PersonalTokenStrategy } from './strategies/personal-token.strategy';
 import { TokenService } from './token.service';
 import { UsersRepository } from './users.repository';
 
@@ -24,6 +26,8 @@ import { UsersRepository } from './users.repository';
     AuthService,
     ApiTokensService,
     DemoUserSeeder,
+    JwtStrategy,
+    PersonalTokenStrategy,
     // Order matters: the rate limiter keys by the user the auth guard found.
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_GUARD, useClass: RateLimitGuard },

@@ -46,8 +46,19 @@ export class CredentialsRepository {
     return (await this.prisma.refreshToken.count({ where: { familyId, revokedAt: null } })) > 0;
   }
 
-  createApiToken(data: Prisma.ApiTokenUncheckedCreateInput): Promise<ApiToken> {
-    return this.prisma.apiToken.create({ data });
+  /**
+   * Creates the token unless the user already holds `max` active (unrevoked, unexpired)
+   * ones: null then. Creations of one user are serialized (row lock on the user), so
+   * concurrent requests cannot pass the cap together.
+   */
+  createApiTokenWithinCap(data: Prisma.ApiTokenUncheckedCreateInput, max: number): Promise<ApiToken | null> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM users WHERE id = ${data.userId}::uuid FOR UPDATE`;
+      const active = await tx.apiToken.count({
+        where: { userId: data.userId, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+      });
+      return active >= max ? null : tx.apiToken.create({ data });
+    });
   }
 
   /** The token with its owner, in one query: it runs on every request a program makes. */

@@ -16,6 +16,14 @@ export interface AccessClaims {
 }
 
 export const API_TOKEN_PREFIX = 'pk_';
+/** Access tokens are HS256 only: `none` and every other algorithm are refused. */
+export const ACCESS_ALGORITHMS = ['HS256'] as const;
+
+/** The claims every access token must carry (a valid signature is not enough). */
+export function isAccessClaims(claims: unknown): claims is AccessClaims {
+  const c = claims as Partial<AccessClaims> | null;
+  return typeof c === 'object' && c !== null && typeof c.sub === 'string' && typeof c.sid === 'string';
+}
 
 /** sha256 hex: the stored form of high-entropy tokens (refresh and personal tokens). */
 export function hashToken(token: string): string {
@@ -48,7 +56,7 @@ export class TokenService {
   signAccess(claims: Omit<AccessClaims, 'iat' | 'exp'>): string {
     return this.jwt.sign(claims, {
       secret: this.signing.secret,
-      algorithm: 'HS256',
+      algorithm: ACCESS_ALGORITHMS[0],
       keyid: this.signing.kid,
       expiresIn: this.accessTtlSeconds,
       jwtid: randomUUID(),
@@ -61,13 +69,26 @@ export class TokenService {
    */
   verifyAccess(token: string, options: { ignoreExpiration?: boolean } = {}): AccessClaims | null {
     try {
-      const decoded = this.jwt.decode<{ header?: { kid?: string } } | null>(token, { complete: true });
-      const secret = decoded?.header?.kid ? this.verifying.get(decoded.header.kid) : undefined;
+      const secret = this.secretFor(token);
       if (!secret) return null;
-      const claims = this.jwt.verify<AccessClaims>(token, { secret, algorithms: ['HS256'], ignoreExpiration: options.ignoreExpiration });
-      return typeof claims.sub === 'string' && typeof claims.sid === 'string' ? claims : null;
+      const claims = this.jwt.verify<AccessClaims>(token, { secret, algorithms: [...ACCESS_ALGORITHMS], ignoreExpiration: options.ignoreExpiration });
+      return isAccessClaims(claims) ? claims : null;
     } catch {
       return null;
+    }
+  }
+
+  /**
+   * The secret an access token names by its key id: the current one, or the previous one
+   * while secrets rotate; undefined for any other token. The JWT strategy verifies with it.
+   */
+  secretFor(token: string): string | undefined {
+    try {
+      const decoded = this.jwt.decode<{ header?: { kid?: unknown } } | null>(token, { complete: true });
+      const kid = decoded?.header?.kid;
+      return typeof kid === 'string' ? this.verifying.get(kid) : undefined;
+    } catch {
+      return undefined;
     }
   }
 

@@ -12,6 +12,7 @@ import { MessagesRepository } from '../messages/messages.repository';
 import { ModelsService } from '../models/models.service';
 import { CreateThreadDto } from '../threads/threads.dto';
 import { ThreadsService } from '../threads/threads.service';
+import { accessDenial } from '../auth/access-policy';
 import { TokenCounter } from '../models/token-counter';
 import { FinishReason } from '../models/model-provider';
 import { CompletionsService, PreparedCall } from './completions.service';
@@ -162,6 +163,9 @@ export class GatewayService {
    */
   private async openTranscript(user: AuthUser, conversationId: string | undefined, call: PreparedCall): Promise<Transcript | undefined> {
     if (!conversationId || !this.config.PERSIST_TRANSCRIPTS) return undefined;
+    // Writing into a conversation is writing a thread: a models-only token may not.
+    const denial = accessDenial(user, { roles: [], scopes: ['threads:write'], sessionOnly: false });
+    if (denial) throw new AppException(ErrorCode.FORBIDDEN, denial.message, HttpStatus.FORBIDDEN, denial.details);
     const thread = await this.threads.owned(user.id, conversationId).catch(asConversationNotFound);
     const lastUser = call.request.messages.findLast((m) => m.role === 'user');
     if (lastUser) {

@@ -3,10 +3,12 @@ import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiProperty, ApiTags } from
 import { IsIn } from 'class-validator';
 import type { Request } from 'express';
 import { AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
+import { SessionOnly } from '../../common/decorators/scopes.decorator';
 import { IdParamDto } from '../../common/http/params.dto';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorator';
 import { RateLimit } from '../../common/throttling/rate-limits';
-import { ApiTokensService } from '../auth/api-tokens.service';
+import { ApiToken } from '../../infra/database/generated/client';
+import { ApiTokensService, scopesOf } from '../auth/api-tokens.service';
 import { MessageDto } from '../auth/auth.dto';
 import { AuthService } from '../auth/auth.service';
 import {
@@ -33,19 +35,26 @@ class ProviderParamDto {
   provider: KeyProvider;
 }
 
-const toTokenDto = (t: TokenDto): TokenDto => ({
+const toTokenDto = (t: ApiToken): TokenDto => ({
   id: t.id,
   name: t.name,
   prefix: t.prefix,
   createdAt: t.createdAt,
+  scopes: scopesOf(t),
   lastUsedAt: t.lastUsedAt,
   expiresAt: t.expiresAt,
 });
 
+/**
+ * The account itself and its credentials: signed-in sessions only. A personal token gets
+ * 403 here whatever its scopes, so it can neither mint tokens that outlive it, swap
+ * provider keys nor change the password.
+ */
 @ApiTags('profile')
 @ApiCookieAuth('cookie')
 @ApiBearerAuth('bearer')
-@ApiErrors(HttpStatus.UNAUTHORIZED, HttpStatus.TOO_MANY_REQUESTS)
+@ApiErrors(HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN, HttpStatus.TOO_MANY_REQUESTS)
+@SessionOnly()
 @Controller('profile')
 export class ProfileController {
   constructor(
@@ -94,7 +103,7 @@ export class ProfileController {
   @Post('password')
   @HttpCode(HttpStatus.OK)
   @RateLimit('profile.password')
-  @ApiOperation({ summary: 'Change password; other sessions are signed out' })
+  @ApiOperation({ summary: 'Change password; other sessions are signed out and every personal API token is revoked' })
   @ApiEnvelope(MessageDto)
   @ApiErrors(HttpStatus.BAD_REQUEST)
   async changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto, @Req() req: Request): Promise<MessageDto> {
@@ -104,17 +113,20 @@ export class ProfileController {
 
   @Post('tokens')
   @RateLimit('profile.tokens')
-  @ApiOperation({ summary: 'Create a personal API token (pk_…); the token is shown only in this response' })
+  @ApiOperation({
+    summary: 'Create a personal API token (pk_…) with scopes and an expiry; the token is shown only in this response',
+    description: 'At most API_TOKENS_MAX_PER_USER (default 20) active tokens per user: 409 CONFLICT past it.',
+  })
   @ApiEnvelope(CreatedTokenDto, { status: HttpStatus.CREATED })
-  @ApiErrors(HttpStatus.BAD_REQUEST)
+  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.CONFLICT)
   async createToken(@CurrentUser() user: AuthUser, @Body() dto: CreateTokenDto, @Req() req: Request): Promise<CreatedTokenDto> {
-    const { token, record } = await this.apiTokens.create(user, dto.name, dto.expiresInDays, req);
+    const { token, record } = await this.apiTokens.create(user, { name: dto.name, scopes: dto.scopes, expiresInDays: dto.expiresInDays }, req);
     return { ...toTokenDto(record), token };
   }
 
   @Get('tokens')
   @RateLimit('profile.read')
-  @ApiOperation({ summary: 'List personal API tokens (never the tokens themselves)' })
+  @ApiOperation({ summary: 'List personal API tokens with their scopes and expiry (never the tokens themselves)' })
   @ApiEnvelope(TokenListDto)
   async listTokens(@CurrentUser() user: AuthUser): Promise<TokenListDto> {
     return { tokens: (await this.apiTokens.list(user)).map(toTokenDto) };

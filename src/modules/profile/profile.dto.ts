@@ -1,8 +1,25 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsNumber, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import {
+  ArrayNotEmpty,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
 import type { Role } from '../../common/decorators/current-user.decorator';
+import { TOKEN_SCOPES, TokenScope } from '../../common/decorators/scopes.decorator';
 import { IsOptionalNonNull } from '../../common/http/optional';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/auth.dto';
 
@@ -159,7 +176,28 @@ export class CreateTokenDto {
   @MaxLength(100)
   name: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 365, description: 'Omit for a token that does not expire' })
+  @ApiPropertyOptional({
+    enum: TOKEN_SCOPES,
+    enumName: 'TokenScope',
+    isArray: true,
+    example: ['models'],
+    description:
+      'What the token may do; omit for all of them. models: model calls (/v1, /api/llm, /api/models); ' +
+      'threads:read: read threads, messages and usage; threads:write: create, rename and delete threads, send and cancel messages. ' +
+      'No token can manage tokens, provider keys or the password, nor use admin routes.',
+  })
+  @IsOptionalNonNull()
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayUnique()
+  @IsIn(TOKEN_SCOPES, { each: true })
+  scopes?: TokenScope[];
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 365,
+    description: "Days until the token expires; omit for the server's default (API_TOKEN_DEFAULT_TTL_DAYS, 90 unless configured). Tokens always expire.",
+  })
   @IsOptionalNonNull()
   @IsInt()
   @Min(1)
@@ -176,8 +214,11 @@ export class TokenDto {
   prefix: string;
   @ApiProperty({ format: 'date-time' })
   createdAt: Date;
+  @ApiProperty({ enum: TOKEN_SCOPES, enumName: 'TokenScope', isArray: true, example: ['models', 'threads:read'] })
+  scopes: TokenScope[];
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   lastUsedAt: Date | null;
+  /** When the token stops working; null only for tokens made before tokens expired by default. */
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   expiresAt: Date | null;
 }

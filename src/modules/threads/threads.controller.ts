@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpStatus, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiExtraModels, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
+import { Scopes } from '../../common/decorators/scopes.decorator';
 import { Paginated } from '../../common/http/envelope';
 import { IdParamDto } from '../../common/http/params.dto';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorator';
@@ -22,12 +23,13 @@ import { ThreadsService } from './threads.service';
 @ApiCookieAuth('cookie')
 @ApiBearerAuth('bearer')
 @ApiExtraModels(ThreadModelDto)
-@ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.UNAUTHORIZED, HttpStatus.TOO_MANY_REQUESTS)
+@ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN, HttpStatus.TOO_MANY_REQUESTS)
 @Controller('threads')
 export class ThreadsController {
   constructor(private readonly threads: ThreadsService) {}
 
   @Get()
+  @Scopes('threads:read')
   @RateLimit('threads.list')
   @ApiOperation({ summary: "The user's threads, newest first, cursor-paginated; `q` searches titles, summaries and messages" })
   @ApiEnvelope(ThreadListDto, { paginated: true })
@@ -36,6 +38,7 @@ export class ThreadsController {
   }
 
   @Post()
+  @Scopes('threads:write')
   @RateLimit('threads.create')
   @ApiOperation({ summary: 'Create a thread' })
   @ApiEnvelope(CreatedThreadDto, { status: HttpStatus.CREATED })
@@ -44,6 +47,7 @@ export class ThreadsController {
   }
 
   @Get(':id')
+  @Scopes('threads:read')
   @RateLimit('threads.read')
   @ApiOperation({ summary: 'Thread metadata with per-model counts and summaries' })
   @ApiEnvelope(ThreadDetailResultDto)
@@ -53,6 +57,7 @@ export class ThreadsController {
   }
 
   @Patch(':id/title')
+  @Scopes('threads:write')
   @RateLimit('threads.rename')
   @ApiOperation({ summary: 'Rename a thread' })
   @ApiEnvelope(RenamedThreadDto)
@@ -62,6 +67,7 @@ export class ThreadsController {
   }
 
   @Delete(':id')
+  @Scopes('threads:write')
   @RateLimit('threads.delete')
   @ApiOperation({ summary: 'Delete a thread with its messages and contexts' })
   @ApiEnvelope(DeletedThreadDto)

@@ -1,6 +1,7 @@
 import { Controller, Get, HttpStatus, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
+import { Scopes } from '../../common/decorators/scopes.decorator';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorator';
 import { RateLimit } from '../../common/throttling/rate-limits';
 import { UsageQueryDto, UsageSummaryDto } from './usage.dto';
@@ -9,8 +10,9 @@ import { UsageService } from './usage.service';
 @ApiTags('usage')
 @ApiCookieAuth()
 @ApiBearerAuth()
-@ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.UNAUTHORIZED, HttpStatus.TOO_MANY_REQUESTS)
+@ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN, HttpStatus.TOO_MANY_REQUESTS)
 @Controller('usage')
+@Scopes('threads:read')
 export class UsageController {
   constructor(private readonly usage: UsageService) {}
 

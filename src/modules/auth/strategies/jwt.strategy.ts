@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import type { Request } from 'express';
+import { JwtFromRequestFunction, Strategy } from 'passport-jwt';
+import type { AuthUser } from '../../../common/decorators/current-user.decorator';
+import { TOKEN_SCOPES } from '../../../common/decorators/scopes.decorator';
+import { credentialOf } from '../auth.cookies';
+import { CredentialsRepository } from '../credentials.repository';
+import { ACCESS_ALGORITHMS, API_TOKEN_PREFIX, isAccessClaims, TokenService } from '../token.service';
+import { UsersRepository } from '../users.repository';
+
+export const JWT_STRATEGY = 'jwt';
+
+/**
+ * The session's access JWT: `Authorization: Bearer …` when the header is present (a
+ * malformed header does not fall back to the cookie), else the `access_token` cookie.
+ * A personal token is left to the personal-token strategy.
+ */
+export const sessionJwtOf: JwtFromRequestFunction = (req: Request) => {
+  const credential = credentialOf(req);
+  return credential && !credential.startsWith(API_TOKEN_PREFIX) ? credential : null;
+};
+
+/**
+ * Signed-in sessions: an HS256 access JWT signed with JWT_SECRET, or with
+ * JWT_SECRET_PREVIOUS while secrets rotate (the token's key id picks the secret, as
+ * TokenService does). A valid signature is not enough: the user must still exist and be
+ * enabled, and the session (refresh-token family) must not have ended, so logout, password
+ * changes, disabling and refresh-token reuse take effect at once, not after 15 minutes.
+ */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
+  constructor(
+    tokens: TokenService,
+    private readonly users: UsersRepository,
+    private readonly credentials: CredentialsRepository,
+  ) {
+    super({
+      jwtFromRequest: sessionJwtOf,
+      secretOrKeyProvider: (_req: Request, rawJwt: string, done: (err: unknown, secret?: string) => void) => {
+        const secret = tokens.secretFor(rawJwt);
+        if (secret) done(null, secret);
+        else done(new Error('access token signed with an unknown key'));
+      },
+      algorithms: [...ACCESS_ALGORITHMS],
+      ignoreExpiration: false,
+    });
+  }
+
+  async validate(claims: unknown): Promise<AuthUser | false> {
+    if (!isAccessClaims(claims)) return false;
+    // Two indexed reads per request keep deleted and disabled users, and ended sessions
+    // (logout, password change, reuse detection), out at once.
+    const [user, active] = await Promise.all([this.users.findById(claims.sub), this.credentials.isSessionActive(claims.sid)]);
+    if (!user || user.disabledAt || !active) return false;
+    return { id: user.id, username: user.username, role: user.role, via: 'session', sessionId: claims.sid, scopes: TOKEN_SCOPES };
+  }
+}
