@@ -306,13 +306,13 @@ describe('Admin (e2e)', () => {
       const token = pk.body.data.token as string;
       secrets.push(token);
       await t.http().get('/api/profile').set(session.auth).expect(200);
-      await t.http().get('/api/profile').set('Authorization', `Bearer ${token}`).expect(200);
+      await t.http().get('/api/threads').set('Authorization', `Bearer ${token}`).expect(200);
 
       const disabled = await asAdmin().patch(`/api/admin/users/${user.id}`).send({ disabled: true }).expect(200);
       expect(disabled.body.data.user.disabled).toBe(true);
 
       expectError(await t.http().get('/api/profile').set(session.auth), 401, 'UNAUTHORIZED');
-      expectError(await t.http().get('/api/profile').set('Authorization', `Bearer ${token}`), 401, 'UNAUTHORIZED');
+      expectError(await t.http().get('/api/threads').set('Authorization', `Bearer ${token}`), 401, 'UNAUTHORIZED');
       const refresh = await t.http().post('/api/refresh').set('Cookie', `refresh_token=${session.refreshToken}`);
       expect(refresh.status).toBe(401);
       expectError(await t.http().post('/api/login').send({ username: user.username, password }), 401, 'INVALID_CREDENTIALS');
@@ -323,7 +323,7 @@ describe('Admin (e2e)', () => {
       const again = await login(t, user.username, password);
       await t.http().get('/api/profile').set(again.auth).expect(200);
       // Sessions and personal tokens ended by the disable stay ended.
-      expectError(await t.http().get('/api/profile').set('Authorization', `Bearer ${token}`), 401, 'UNAUTHORIZED');
+      expectError(await t.http().get('/api/threads').set('Authorization', `Bearer ${token}`), 401, 'UNAUTHORIZED');
     });
 
     it('resets a password: the old one stops working, sessions end, the new one signs in', async () => {

@@ -4,7 +4,8 @@ import { AppException } from '../src/common/errors/app.exception';
 import { CompletionRequest, StreamChunk } from '../src/modules/models/model-provider';
 import { ProviderRegistry } from '../src/modules/models/provider-registry';
 import { FakeAnthropic, FakeGemini, FakeOllama, FakeOpenAI, FakeUpstream } from './fakes';
-import { createTestApp, registerUser, SignedIn, TestApp } from './support/test-app';
+import { PrismaService } from '../src/infra/database/prisma.service';
+import { createTestApp, DEFAULT_PASSWORD, login, registerUser, SignedIn, TestApp } from './support/test-app';
 
 const openai = new FakeOpenAI();
 const anthropic = new FakeAnthropic();
@@ -67,6 +68,8 @@ describe('Models (e2e)', () => {
   let t: TestApp;
   let registry: ProviderRegistry;
   let user: SignedIn;
+  /** Loading models is for admins (MODEL_LOADS=admin, the default). */
+  let admin: SignedIn;
 
   beforeAll(async () => {
     await Promise.all(fakes.map((f) => f.start()));
@@ -84,6 +87,9 @@ describe('Models (e2e)', () => {
     });
     registry = t.app.get(ProviderRegistry);
     user = await registerUser(t);
+    const promoted = await registerUser(t);
+    await t.app.get(PrismaService).user.update({ where: { id: promoted.user.id }, data: { role: 'admin' } });
+    admin = await login(t, promoted.user.username, DEFAULT_PASSWORD);
   });
   afterAll(async () => {
     await t.close();
@@ -243,18 +249,18 @@ describe('Models (e2e)', () => {
 
   describe('local model loading', () => {
     it('pulls and loads with SSE progress in order, joins a second request, then reports loaded', async () => {
-      const status0 = await t.http().get('/api/models/gemma-2b-local/status').set(user.auth).expect(200);
+      const status0 = await t.http().get('/api/models/gemma-2b-local/status').set(admin.auth).expect(200);
       expect(status0.body.data).toMatchObject({ modelId: 'gemma-2b-local', status: 'not_loaded' });
 
-      const first = await t.http().post('/api/models/gemma-2b-local/load').set(user.auth).expect(202);
+      const first = await t.http().post('/api/models/gemma-2b-local/load').set(admin.auth).expect(202);
       expect(first.body.data).toMatchObject({ modelId: 'gemma-2b-local', status: 'loading', jobId: expect.stringMatching(/^load_/) });
-      const second = await t.http().post('/api/models/gemma-2b-local/load').set(user.auth).expect(202);
+      const second = await t.http().post('/api/models/gemma-2b-local/load').set(admin.auth).expect(202);
       expect(second.body.data.jobId).toBe(first.body.data.jobId);
 
       const stream = await t
         .http()
         .get(`/api/models/gemma-2b-local/load/stream?jobId=${first.body.data.jobId}`)
-        .set(user.auth)
+        .set(admin.auth)
         .buffer(true)
         .parse(textBody)
         .expect(200)
@@ -272,30 +278,30 @@ describe('Models (e2e)', () => {
       expect(ollama.loaded.has('gemma2:2b')).toBe(true);
       expect(ollama.requests.filter((r) => r.path === '/api/pull')).toHaveLength(1);
 
-      const status1 = await t.http().get('/api/models/gemma-2b-local/status').set(user.auth).expect(200);
+      const status1 = await t.http().get('/api/models/gemma-2b-local/status').set(admin.auth).expect(200);
       expect(status1.body.data).toMatchObject({ status: 'loaded', loadProgress: 100, memoryUsage: expect.any(String), lastLoaded: expect.any(String) });
     });
 
     it('reports a failed pull as an SSE error event and status error', async () => {
       ollama.script({ pullable: [] });
-      const started = await t.http().post('/api/models/gemma-2b-local/load').set(user.auth).expect(202);
+      const started = await t.http().post('/api/models/gemma-2b-local/load').set(admin.auth).expect(202);
       const stream = await t
         .http()
         .get(`/api/models/gemma-2b-local/load/stream?jobId=${started.body.data.jobId}`)
-        .set(user.auth)
+        .set(admin.auth)
         .buffer(true)
         .parse(textBody)
         .expect(200);
       expect(sseEvents(stream.body as string).at(-1)).toMatchObject({ event: 'error', data: { code: expect.any(String), message: expect.any(String) } });
-      const status = await t.http().get('/api/models/gemma-2b-local/status').set(user.auth).expect(200);
+      const status = await t.http().get('/api/models/gemma-2b-local/status').set(admin.auth).expect(200);
       expect(status.body.data).toMatchObject({ status: 'error', error: expect.any(String) });
     });
 
     it('refuses to load a remote model, an unknown model or an unknown job', async () => {
-      expect((await t.http().post('/api/models/gpt-5.5/load').set(user.auth).expect(422)).body.error.code).toBe('MODEL_NOT_LOADABLE');
-      expect((await t.http().post('/api/models/nope-model/load').set(user.auth).expect(404)).body.error.code).toBe('MODEL_NOT_FOUND');
-      await t.http().get('/api/models/gemma-2b-local/load/stream?jobId=load_unknown').set(user.auth).expect(404);
-      expect((await t.http().get('/api/models/gemma-2b-local/load/stream').set(user.auth).expect(400)).body.error.code).toBe('VALIDATION_ERROR');
+      expect((await t.http().post('/api/models/gpt-5.5/load').set(admin.auth).expect(422)).body.error.code).toBe('MODEL_NOT_LOADABLE');
+      expect((await t.http().post('/api/models/nope-model/load').set(admin.auth).expect(404)).body.error.code).toBe('MODEL_NOT_FOUND');
+      await t.http().get('/api/models/gemma-2b-local/load/stream?jobId=load_unknown').set(admin.auth).expect(404);
+      expect((await t.http().get('/api/models/gemma-2b-local/load/stream').set(admin.auth).expect(400)).body.error.code).toBe('VALIDATION_ERROR');
     });
 
     it('reports remote models by availability', async () => {

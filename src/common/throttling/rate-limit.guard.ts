@@ -1,27 +1,42 @@
 import { ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerRequest } from '@nestjs/throttler';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { AuthenticatedRequest } from '../decorators/current-user.decorator';
+import { IS_PUBLIC } from '../decorators/public.decorator';
 import { AppException } from '../errors/app.exception';
 import { ErrorCode } from '../errors/error-codes';
+
+/** The client's address as Express sees it (TRUST_PROXY decides whether X-Forwarded-For counts). */
+export function clientIp(req: Request): string {
+  return req.ip ?? req.socket?.remoteAddress ?? 'unknown';
+}
 
 /**
  * @nestjs/throttler keyed by personal token for programs, by user when signed in (the auth
  * guard runs first) and by client IP otherwise, with seed 001's headers: X-RateLimit-Limit/Remaining/Reset (epoch
  * seconds)/Window (seconds) on every limited response, Retry-After on 429.
+ *
+ * Public routes (login, register, refresh…) are always keyed by client IP, whatever
+ * credential the request carries: a token of one's own must not buy a fresh bucket of
+ * sign-in attempts.
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
   protected override async getTracker(req: AuthenticatedRequest): Promise<string> {
     if (req.user?.tokenId) return `token:${req.user.tokenId}`;
-    return req.user ? `user:${req.user.id}` : `ip:${req.ip ?? req.socket.remoteAddress ?? 'unknown'}`;
+    return req.user ? `user:${req.user.id}` : `ip:${clientIp(req)}`;
+  }
+
+  private isPublic(context: ExecutionContext): boolean {
+    return this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]) === true;
   }
 
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
     const { context, limit, ttl, throttler, blockDuration, generateKey } = props;
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const res = context.switchToHttp().getResponse<Response>();
-    const key = generateKey(context, await this.getTracker(req), throttler.name ?? 'default');
+    const tracker = this.isPublic(context) ? `ip:${clientIp(req)}` : await this.getTracker(req);
+    const key = generateKey(context, tracker, throttler.name ?? 'default');
     // With Redis the storage falls back to per-process counters by itself (FailoverThrottlerStorage).
     const hit = await this.storageService.increment(key, ttl, limit, blockDuration, throttler.name ?? 'default');
 

@@ -6,6 +6,7 @@ import { ErrorCode } from '../../common/errors/error-codes';
 import { decodeCursor, pageOf } from '../../common/http/cursor';
 import { Paginated } from '../../common/http/envelope';
 import { User } from '../../infra/database/generated/client';
+import { auditRequest } from '../audit/audit-context';
 import { AuditRepository } from '../audit/audit.repository';
 import { AuditAction, AuditService } from '../audit/audit.service';
 import { AuthService, checkPasswordPolicy } from '../auth/auth.service';
@@ -45,11 +46,15 @@ export class AdminService {
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
     const rows = await this.users.list(query.limit, after, query.q);
     const page = pageOf(rows, query.limit, (u) => u.createdAt.toISOString());
+    await this.auditRead('users', null, { ...(query.q ? { q: query.q } : {}), count: page.items.length });
     return new Paginated({ users: page.items.map(toAdminUser) }, { cursor: page.cursor, limit: query.limit, hasMore: page.hasMore });
   }
 
+  /** One user; also the check before an admin reads a user's usage (audited as such). */
   async getUser(id: string): Promise<AdminUserDto> {
-    return toAdminUser(await this.requireUser(id));
+    const user = toAdminUser(await this.requireUser(id));
+    await this.auditRead(/\/usage\/?$/.test(auditRequest()?.path ?? '') ? 'usage' : 'user', id);
+    return user;
   }
 
   async createUser(admin: AuthUser, dto: CreateUserDto, req: Request): Promise<AdminUserDto> {
@@ -69,10 +74,17 @@ export class AdminService {
       ...(dto.password ? { passwordHash: await this.passwords.hash(dto.password), failedLoginCount: 0, lockedUntil: null } : {}),
     });
     // A disabled account or a reset password leaves no session or token behind.
-    if (dto.disabled || dto.password) await this.credentials.revokeUserSessions(id);
-    if (dto.disabled) await this.credentials.revokeUserApiTokens(id);
+    if (dto.disabled || dto.password) {
+      await this.credentials.revokeUserSessions(id);
+      await this.credentials.revokeUserApiTokens(id);
+    }
     const changed = Object.keys(dto).filter((k) => dto[k as keyof UpdateUserDto] !== undefined);
-    await this.audit.record(req, { action: AuditAction.AdminUserUpdated, actorId: admin.id, target: id, metadata: { changed } });
+    // Privilege and access changes carry their old and new values.
+    const transitions = {
+      ...(dto.role !== undefined && dto.role !== user.role ? { role: { from: user.role, to: dto.role } } : {}),
+      ...(dto.disabled !== undefined && dto.disabled !== (user.disabledAt !== null) ? { disabled: { from: user.disabledAt !== null, to: dto.disabled } } : {}),
+    };
+    await this.audit.record(req, { action: AuditAction.AdminUserUpdated, actorId: admin.id, target: id, metadata: { changed, ...transitions } });
     return toAdminUser(updated);
   }
 
@@ -87,6 +99,8 @@ export class AdminService {
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
     const rows = await this.auditLog.list({ action: query.action, actorId: query.actorId }, query.limit, after);
     const page = pageOf(rows, query.limit, (e) => e.createdAt.toISOString());
+    // Written after the read, so a page never shows its own read.
+    await this.auditRead('audit', null, { ...(query.action ? { action: query.action } : {}), ...(query.actorId ? { actorId: query.actorId } : {}), count: page.items.length });
     const entries = page.items.map((e) => ({
       id: e.id,
       action: e.action,
@@ -99,6 +113,11 @@ export class AdminService {
       createdAt: e.createdAt,
     }));
     return new Paginated({ entries }, { cursor: page.cursor, limit: query.limit, hasMore: page.hasMore });
+  }
+
+  /** Admin reads are audited with the admin and address of the request being handled. */
+  private auditRead(resource: 'users' | 'user' | 'usage' | 'audit', target: string | null, details: Record<string, unknown> = {}): Promise<void> {
+    return this.audit.recordForCurrentRequest({ action: AuditAction.AdminRead, target, metadata: { resource, ...details } });
   }
 
   private async requireUser(id: string): Promise<User> {

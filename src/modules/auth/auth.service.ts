@@ -4,13 +4,15 @@ import { randomUUID } from 'node:crypto';
 import type { AuthUser, Role } from '../../common/decorators/current-user.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
+import { LoginThrottle } from '../../common/throttling/login-delay';
+import { clientIp } from '../../common/throttling/rate-limit.guard';
 import { AppConfig } from '../../config/app.config';
 import { User } from '../../infra/database/generated/client';
 import { AuditAction, AuditService } from '../audit/audit.service';
 import { LoginDto, RegisterDto } from './auth.dto';
 import { CredentialsRepository } from './credentials.repository';
 import { PasswordService } from './password.service';
-import { API_TOKEN_PREFIX, hashToken, TokenService } from './token.service';
+import { hashToken, TokenService } from './token.service';
 import { UsersRepository } from './users.repository';
 
 export interface Session {
@@ -44,6 +46,7 @@ export class AuthService {
     private readonly passwords: PasswordService,
     private readonly tokens: TokenService,
     private readonly audit: AuditService,
+    private readonly loginThrottle: LoginThrottle,
   ) {}
 
   async register(dto: RegisterDto, req: Request): Promise<{ user: User; session: Session }> {
@@ -72,30 +75,37 @@ export class AuthService {
 
   /**
    * Unknown users, disabled users and wrong passwords all cost one argon2 verification and
-   * get the same answer; a run of failures locks the account for LOGIN_LOCK_MINUTES.
+   * get the same answer. Failures slow down further attempts of the same (client IP,
+   * username) progressively (LoginThrottle): an attempt that comes too soon gets 429 with
+   * Retry-After, without a password check, and is audited. Nothing is locked, so failures
+   * from another address never keep the owner out, and unknown and existing usernames
+   * are treated alike (same answers, same work).
    */
   async login(dto: LoginDto, req: Request): Promise<{ user: User; session: Session }> {
     const username = normalizeUsername(dto.username);
+    const ip = clientIp(req);
+    const waitSeconds = await this.loginThrottle.retryAfterSeconds(ip, username);
     const user = await this.users.findByUsername(username);
-    if (user?.lockedUntil && user.lockedUntil > new Date()) {
-      const retryAfter = Math.ceil((user.lockedUntil.getTime() - Date.now()) / 1000);
-      throw new AppException(ErrorCode.ACCOUNT_LOCKED, 'Too many failed sign-ins; try again later', HttpStatus.TOO_MANY_REQUESTS, {
-        retryAfterSeconds: retryAfter,
+    if (waitSeconds > 0) {
+      await this.audit.record(req, { action: AuditAction.LoginDelayed, actorId: user?.id, target: username, metadata: { retryAfterSeconds: waitSeconds } });
+      req.res?.setHeader('Retry-After', waitSeconds);
+      throw new AppException(ErrorCode.RATE_LIMITED, 'Too many failed sign-ins; wait before trying again', HttpStatus.TOO_MANY_REQUESTS, {
+        retryAfterSeconds: waitSeconds,
       });
     }
     const passwordOk = await this.passwords.verify(user?.passwordHash, dto.password);
     if (!user || !passwordOk || user.disabledAt) {
-      await this.audit.record(req, { action: AuditAction.LoginFailed, actorId: user?.id, target: username, metadata: { reason: !user ? 'unknown_user' : user.disabledAt ? 'disabled' : 'wrong_password' } });
-      if (user && !passwordOk) {
-        const lockUntil = new Date(Date.now() + this.config.LOGIN_LOCK_MINUTES * 60_000);
-        const updated = await this.users.recordFailedLogin(user.id, this.config.LOGIN_MAX_FAILURES, lockUntil);
-        if (updated.lockedUntil && updated.lockedUntil > new Date()) {
-          await this.audit.record(req, { action: AuditAction.AccountLocked, actorId: user.id, target: user.id });
-        }
-      }
+      const { failures, nextDelaySeconds } = await this.loginThrottle.recordFailure(ip, username);
+      const reason = !user ? 'unknown_user' : user.disabledAt ? 'disabled' : 'wrong_password';
+      await this.audit.record(req, {
+        action: AuditAction.LoginFailed,
+        actorId: user?.id,
+        target: username,
+        metadata: { reason, ...(nextDelaySeconds > 0 ? { failures, nextDelaySeconds } : {}) },
+      });
       throw invalidCredentials();
     }
-    if (user.failedLoginCount > 0 || user.lockedUntil) await this.users.clearFailedLogins(user.id);
+    await this.loginThrottle.clear(ip, username);
     await this.audit.record(req, { action: AuditAction.Login, actorId: user.id, target: user.id });
     return { user, session: await this.startSession(user, req) };
   }
@@ -142,31 +152,17 @@ export class AuthService {
     }
     checkPasswordPolicy(user.username, newPassword);
     await this.users.update(user.id, { passwordHash: await this.passwords.hash(newPassword) });
-    // Every other session ends; the one that changed the password stays signed in.
+    // Every other session ends; the one that changed the password stays signed in. Personal
+    // tokens all end: whoever held the old password may have made them.
     const revoked = await this.credentials.revokeUserSessions(user.id, actor.sessionId);
-    await this.audit.record(req, { action: AuditAction.PasswordChanged, actorId: user.id, target: user.id, metadata: { revokedSessions: revoked } });
-  }
-
-  /** The guard's question: who does this bearer/cookie credential stand for? */
-  async authenticate(credential: string): Promise<AuthUser | null> {
-    if (credential.startsWith(API_TOKEN_PREFIX)) return this.authenticateApiToken(credential);
-    const claims = this.tokens.verifyAccess(credential);
-    if (!claims) return null;
-    // Two indexed reads per request keep deleted and disabled users, and ended sessions
-    // (logout, password change, reuse detection), out at once rather than after 15 minutes.
-    const [user, active] = await Promise.all([this.users.findById(claims.sub), this.credentials.isSessionActive(claims.sid)]);
-    if (!user || user.disabledAt || !active) return null;
-    return { id: user.id, username: user.username, role: user.role, via: 'session', sessionId: claims.sid };
-  }
-
-  private async authenticateApiToken(token: string): Promise<AuthUser | null> {
-    const stored = await this.credentials.findApiToken(hashToken(token));
-    if (!stored || stored.revokedAt || (stored.expiresAt && stored.expiresAt <= new Date())) return null;
-    const { user } = stored;
-    if (user.disabledAt) return null;
-    // lastUsed is shown to users, a minute's precision is plenty and spares a write per request.
-    if (!stored.lastUsedAt || Date.now() - stored.lastUsedAt.getTime() > 60_000) await this.credentials.touchApiToken(stored.id);
-    return { id: user.id, username: user.username, role: user.role, via: 'token', tokenId: stored.id };
+    const revokedPersonal = await this.credentials.revokeUserApiTokens(user.id);
+    await this.audit.record(req, {
+      action: AuditAction.PasswordChanged,
+      actorId: user.id,
+      target: user.id,
+      // Personal tokens revoked (a key naming "token" would be redacted from the audit log).
+      metadata: { revokedSessions: revoked, revokedPersonal },
+    });
   }
 
   private startSession(user: User, req: Request): Promise<Session> {

@@ -32,19 +32,6 @@ export class UsersRepository {
     return this.prisma.user.delete({ where: { id } });
   }
 
-  /** Counts a failed sign-in; locks the account once `maxFailures` is reached. Returns the new state. */
-  recordFailedLogin(id: string, maxFailures: number, lockUntil: Date): Promise<User> {
-    return this.prisma.$transaction(async (tx) => {
-      const user = await tx.user.update({ where: { id }, data: { failedLoginCount: { increment: 1 } } });
-      if (user.failedLoginCount < maxFailures) return user;
-      return tx.user.update({ where: { id }, data: { failedLoginCount: 0, lockedUntil: lockUntil } });
-    });
-  }
-
-  clearFailedLogins(id: string): Promise<User> {
-    return this.prisma.user.update({ where: { id }, data: { failedLoginCount: 0, lockedUntil: null } });
-  }
-
   /** Newest first, keyset on (createdAt, id), `limit + 1` rows. */
   list(limit: number, after?: Cursor, search?: string): Promise<User[]> {
     return this.prisma.user.findMany({

@@ -4,12 +4,14 @@ import { isUUID } from 'class-validator';
 import type { Response } from 'express';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
+import { Scopes } from '../../common/decorators/scopes.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { createValidationPipe } from '../../common/errors/validation';
 import { RawResponse } from '../../common/http/envelope';
 import { IdParamDto } from '../../common/http/params.dto';
 import { abortOnDisconnect } from '../../common/http/sse';
+import { ConcurrencyLimiter } from '../../common/throttling/concurrency-limiter';
 import { RateLimit } from '../../common/throttling/rate-limits';
 import { CreateThreadDto } from '../threads/threads.dto';
 import { ChatCompletionDto, ChatCompletionRequestDto, ConversationDto, GatewayModelDto, GatewayModelListDto, OpenAIErrorDto, TextPartDto } from './gateway.dto';
@@ -34,11 +36,15 @@ const GatewayBody = () => Body(createValidationPipe({ forbidUnknownFields: false
 @ApiExtraModels(TextPartDto)
 @Controller('v1')
 @UseGuards(PersonalTokenGuard)
+@Scopes('models')
 @RateLimit('gateway')
 @RawResponse()
-@ApiOpenAIErrors(HttpStatus.UNAUTHORIZED, HttpStatus.TOO_MANY_REQUESTS, HttpStatus.INTERNAL_SERVER_ERROR)
+@ApiOpenAIErrors(HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN, HttpStatus.TOO_MANY_REQUESTS, HttpStatus.INTERNAL_SERVER_ERROR)
 export class GatewayController {
-  constructor(private readonly gateway: GatewayService) {}
+  constructor(
+    private readonly gateway: GatewayService,
+    private readonly limiter: ConcurrencyLimiter,
+  ) {}
 
   @Post('chat/completions')
   @HttpCode(HttpStatus.OK)
@@ -71,6 +77,7 @@ export class GatewayController {
     @Res() res: Response,
   ): Promise<void> {
     const conversationId = dto.conversation_id ?? conversationHeader(conversationIdHeader);
+    this.limiter.holdCall(user, res);
     const signal = abortOnDisconnect(res);
     try {
       if (dto.stream) return await this.gateway.stream(user, dto, conversationId, res, signal);
@@ -100,6 +107,7 @@ export class GatewayController {
   }
 
   @Post('conversations')
+  @Scopes('threads:write')
   @ApiOperation({ operationId: 'createConversation', summary: 'Create a conversation to store completions in (PERSIST_TRANSCRIPTS; 501 when off)' })
   @ApiBody({ type: CreateThreadDto })
   @ApiResponse({ status: 201, type: ConversationDto })
@@ -109,6 +117,7 @@ export class GatewayController {
   }
 
   @Get('conversations/:id')
+  @Scopes('threads:read')
   @ApiOperation({ operationId: 'getConversation', summary: "A conversation's metadata (PERSIST_TRANSCRIPTS; 501 when off)" })
   @ApiResponse({ status: 200, type: ConversationDto })
   @ApiOpenAIErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.NOT_IMPLEMENTED)

@@ -2,10 +2,12 @@ import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Quer
 import { ApiBearerAuth, ApiCookieAuth, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
+import { Scopes } from '../../common/decorators/scopes.decorator';
 import { Paginated, RawResponse, successEnvelope } from '../../common/http/envelope';
 import { requestIdOf } from '../../common/http/request-id';
 import { SseWriter } from '../../common/http/sse';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorator';
+import { ConcurrencyLimiter } from '../../common/throttling/concurrency-limiter';
 import { RateLimit } from '../../common/throttling/rate-limits';
 import { AppConfig } from '../../config/app.config';
 import { SequencedEvent } from '../../infra/stream-bus/stream-bus';
@@ -30,15 +32,17 @@ async function pipeEvents(sse: SseWriter, events: AsyncIterable<SequencedEvent>)
 @ApiCookieAuth('cookie')
 @ApiBearerAuth('bearer')
 @ApiExtraModels(ExchangeDto)
-@ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.UNAUTHORIZED, HttpStatus.NOT_FOUND, HttpStatus.TOO_MANY_REQUESTS)
+@ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN, HttpStatus.NOT_FOUND, HttpStatus.TOO_MANY_REQUESTS)
 @Controller('threads/:threadId/models/:modelId/messages')
 export class MessagesController {
   constructor(
     private readonly messages: MessagesService,
     private readonly config: AppConfig,
+    private readonly limiter: ConcurrencyLimiter,
   ) {}
 
   @Get()
+  @Scopes('threads:read')
   @RateLimit('messages.list')
   @ApiOperation({ summary: "One model's messages in a thread, cursor-paginated" })
   @ApiEnvelope(MessageListDto, { paginated: true })
@@ -47,6 +51,7 @@ export class MessagesController {
   }
 
   @Post()
+  @Scopes('threads:write')
   @HttpCode(HttpStatus.OK)
   @RawResponse()
   @RateLimit('messages.send')
@@ -72,6 +77,8 @@ export class MessagesController {
       res.status(HttpStatus.OK).json(successEnvelope(exchange, requestIdOf(res.req)));
       return;
     }
+    // The stream's slot is taken before the answer starts, so a refused stream costs nothing.
+    this.limiter.holdStream(user, res);
     const started = await this.messages.start(user.id, p.threadId, p.modelId, dto.content, dto.temperature);
     const sse = new SseWriter(res);
     const reading = new AbortController();
@@ -85,6 +92,7 @@ export class MessagesController {
   }
 
   @Get(':messageId/stream')
+  @Scopes('threads:read')
   @RawResponse()
   @RateLimit('messages.list')
   @ApiOperation({ summary: 'Re-attach to an answer (another tab or device): events after Last-Event-ID, then live ones' })
@@ -93,6 +101,7 @@ export class MessagesController {
   @ApiResponse({ status: 200, description: SSE_DESCRIPTION })
   async resume(@CurrentUser() user: AuthUser, @Param() p: MessageParamsDto, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response): Promise<void> {
     const after = /^\d{1,9}$/.test(lastEventId ?? '') ? Number(lastEventId) : 0;
+    this.limiter.holdStream(user, res);
     const reading = new AbortController();
     const events = await this.messages.events(user.id, p.threadId, p.modelId, p.messageId, after, reading.signal);
     const sse = new SseWriter(res);
@@ -101,6 +110,7 @@ export class MessagesController {
   }
 
   @Post(':messageId/cancel')
+  @Scopes('threads:write')
   @HttpCode(HttpStatus.OK)
   @RateLimit('messages.send')
   @ApiOperation({ summary: 'Stop an answer being generated; it is stored as cancelled with its text so far' })

@@ -1,7 +1,10 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { AuthUser } from '../../common/decorators/current-user.decorator';
 import { AppException } from '../../common/errors/app.exception';
+import { ErrorCode } from '../../common/errors/error-codes';
+import { AppConfig } from '../../config/app.config';
 import { translateProviderError } from './model-errors';
 import { LoadProgress } from './model-provider';
 import { CatalogEntry, ModelStatusDto } from './models.dto';
@@ -33,19 +36,35 @@ const ESTIMATED_LOAD_SECONDS = 180;
 /**
  * On-demand loading of local models as jobs: one job per model at a time (a second
  * request joins it), progress kept as events so any number of SSE clients can follow.
+ * Loading makes the server pull models, so only those MODEL_LOADS allows (admins by
+ * default) may start one, follow one, or see a job in a model's status.
  */
 @Injectable()
 export class ModelLoadService implements OnModuleDestroy {
   private readonly logger = new Logger('ModelLoad');
   private readonly jobs = new Map<string, LoadJob>();
 
-  constructor(private readonly models: ModelsService) {}
+  constructor(
+    private readonly models: ModelsService,
+    private readonly config: AppConfig,
+  ) {}
 
-  /** Starts loading, or returns the job already loading this model. */
-  start(entry: CatalogEntry): LoadJob {
+  /** Whether this user may load models and see load jobs (MODEL_LOADS=admin|users). */
+  mayLoad(user: AuthUser): boolean {
+    return this.config.MODEL_LOADS === 'users' || user.role === 'admin';
+  }
+
+  /** 403 FORBIDDEN unless the user may load models. */
+  assertMayLoad(user: AuthUser): void {
+    if (!this.mayLoad(user)) throw new AppException(ErrorCode.FORBIDDEN, 'Only administrators may load models on this server', HttpStatus.FORBIDDEN);
+  }
+
+  /** Starts loading, or joins the job already loading this model; 403 unless the user may load models. */
+  start(user: AuthUser, entry: CatalogEntry): { job: LoadJob; joined: boolean } {
+    this.assertMayLoad(user);
     this.prune();
     const running = [...this.jobs.values()].find((j) => j.modelId === entry.id && j.state === 'loading');
-    if (running) return running;
+    if (running) return { job: running, joined: true };
     const provider = this.models.localProvider(entry);
     const job: LoadJob = {
       id: `load_${randomUUID()}`,
@@ -76,10 +95,12 @@ export class ModelLoadService implements OnModuleDestroy {
         job.finishedAt = Date.now();
       }
     })();
-    return job;
+    return { job, joined: false };
   }
 
-  job(modelId: string, jobId: string): LoadJob {
+  /** A load job to follow; 403 unless the user may load models (job ids are not secrets). */
+  job(user: AuthUser, modelId: string, jobId: string): LoadJob {
+    this.assertMayLoad(user);
     const job = this.jobs.get(jobId);
     if (!job || job.modelId !== modelId) throw AppException.notFound('Load job');
     return job;
@@ -100,9 +121,12 @@ export class ModelLoadService implements OnModuleDestroy {
     return () => job.emitter.off('event', listener);
   }
 
-  async status(entry: CatalogEntry, userId: string): Promise<ModelStatusDto> {
+  /** The model's state; load jobs (progress, failures, last load) only for users who may load models. */
+  async status(entry: CatalogEntry, user: AuthUser): Promise<ModelStatusDto> {
+    const userId = user.id;
     const base = { modelId: entry.id, loadProgress: null, memoryUsage: null, lastLoaded: null, estimatedLoadTime: null };
-    const jobs = [...this.jobs.values()].filter((j) => j.modelId === entry.id).sort((a, b) => b.startedAt - a.startedAt);
+    const visible = this.mayLoad(user) ? [...this.jobs.values()] : [];
+    const jobs = visible.filter((j) => j.modelId === entry.id).sort((a, b) => b.startedAt - a.startedAt);
     const latest = jobs[0];
     if (latest?.state === 'loading') {
       const elapsed = (Date.now() - latest.startedAt) / 1000;

@@ -1,11 +1,14 @@
-import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
+import { Scopes, SessionOnly } from '../../common/decorators/scopes.decorator';
 import { RawResponse } from '../../common/http/envelope';
 import { SseWriter } from '../../common/http/sse';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorator';
+import { ConcurrencyLimiter } from '../../common/throttling/concurrency-limiter';
 import { RateLimit } from '../../common/throttling/rate-limits';
+import { AuditAction, AuditService } from '../audit/audit.service';
 import { ModelLoadService } from './model-load.service';
 import { LoadStartedDto, LoadStreamQueryDto, ModelListDto, ModelParamDto, ModelStatusDto } from './models.dto';
 import { ModelsService } from './models.service';
@@ -13,15 +16,18 @@ import { ModelsService } from './models.service';
 @ApiTags('models')
 @ApiCookieAuth('cookie')
 @ApiBearerAuth('bearer')
-@ApiErrors(HttpStatus.UNAUTHORIZED, HttpStatus.TOO_MANY_REQUESTS)
+@ApiErrors(HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN, HttpStatus.TOO_MANY_REQUESTS)
 @Controller('models')
 export class ModelsController {
   constructor(
     private readonly models: ModelsService,
     private readonly loads: ModelLoadService,
+    private readonly limiter: ConcurrencyLimiter,
+    private readonly audit: AuditService,
   ) {}
 
   @Get()
+  @Scopes('models')
   @RateLimit('models.list')
   @ApiOperation({ summary: 'The model catalog, each model marked available for the current user' })
   @ApiEnvelope(ModelListDto)
@@ -30,34 +36,43 @@ export class ModelsController {
   }
 
   @Get(':modelId/status')
+  @Scopes('models')
   @RateLimit('models.status')
   @ApiOperation({ summary: 'Loading status of a model' })
   @ApiEnvelope(ModelStatusDto)
   @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND)
   async status(@CurrentUser() user: AuthUser, @Param() params: ModelParamDto): Promise<ModelStatusDto> {
-    return this.loads.status(await this.models.find(params.modelId), user.id);
+    return this.loads.status(await this.models.find(params.modelId), user);
   }
 
   @Post(':modelId/load')
+  // Loading (pulling) models is operating the server: not for personal tokens.
+  @SessionOnly()
   @HttpCode(HttpStatus.ACCEPTED)
   @RateLimit('models.load')
-  @ApiOperation({ summary: 'Load a local model (pull if missing); joins a load already running. Follow it at /load/stream' })
+  @ApiOperation({
+    summary: 'Load a local model (pull if missing); joins a load already running. Follow it at /load/stream. Admins only unless MODEL_LOADS=users',
+  })
   @ApiEnvelope(LoadStartedDto, { status: HttpStatus.ACCEPTED })
-  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.UNPROCESSABLE_ENTITY)
-  async load(@Param() params: ModelParamDto): Promise<LoadStartedDto> {
-    const job = this.loads.start(await this.models.find(params.modelId));
+  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.FORBIDDEN, HttpStatus.NOT_FOUND, HttpStatus.UNPROCESSABLE_ENTITY)
+  async load(@CurrentUser() user: AuthUser, @Param() params: ModelParamDto, @Req() req: Request): Promise<LoadStartedDto> {
+    this.loads.assertMayLoad(user);
+    const { job, joined } = this.loads.start(user, await this.models.find(params.modelId));
+    await this.audit.record(req, { action: AuditAction.ModelLoadRequested, actorId: user.id, target: job.modelId, metadata: { jobId: job.id, joined } });
     return { modelId: job.modelId, jobId: job.id, status: job.state === 'loaded' ? 'loaded' : 'loading', estimatedTime: job.state === 'loading' ? 180 : null };
   }
 
   @Get(':modelId/load/stream')
+  @SessionOnly()
   @RawResponse()
   @RateLimit('models.status')
-  @ApiOperation({ summary: 'Load progress as Server-Sent Events: `progress`… then `loaded` or `error`' })
+  @ApiOperation({ summary: 'Load progress as Server-Sent Events: `progress`… then `loaded` or `error`. Only for users who may load models' })
   @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: 'event: progress {status, progress, message} … event: loaded {modelId, durationMs} | event: error {code, message}' })
-  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND)
-  loadStream(@Param() params: ModelParamDto, @Query() query: LoadStreamQueryDto, @Res() res: Response): void {
-    const job = this.loads.job(params.modelId, query.jobId);
+  @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.FORBIDDEN, HttpStatus.NOT_FOUND)
+  loadStream(@CurrentUser() user: AuthUser, @Param() params: ModelParamDto, @Query() query: LoadStreamQueryDto, @Res() res: Response): void {
+    const job = this.loads.job(user, params.modelId, query.jobId);
+    this.limiter.holdStream(user, res);
     const sse = new SseWriter(res);
     const unsubscribe = this.loads.follow(
       job,

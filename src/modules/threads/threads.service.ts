@@ -4,6 +4,7 @@ import { decodeCursor, encodeCursor, isIsoDate } from '../../common/http/cursor'
 import { Paginated } from '../../common/http/envelope';
 import { Thread } from '../../infra/database/generated/client';
 import { RunningGenerations } from '../../infra/generations/running-generations';
+import { AuditAction, AuditService } from '../audit/audit.service';
 import {
   CreateThreadDto,
   DeletedThreadDto,
@@ -36,6 +37,7 @@ export class ThreadsService {
   constructor(
     private readonly repository: ThreadsRepository,
     private readonly generations: RunningGenerations,
+    private readonly audit: AuditService,
   ) {}
 
   async list(userId: string, query: ListThreadsQueryDto): Promise<Paginated<ThreadListDto>> {
@@ -84,7 +86,9 @@ export class ThreadsService {
     await this.owned(userId, id);
     // Answers still being written go first (stored as cancelled), so none is written after the delete.
     await this.generations.cancelThread(id);
-    return { deletedThread: id, deletedMessages: await this.repository.delete(id) };
+    const deletedMessages = await this.repository.delete(id);
+    await this.audit.recordForCurrentRequest({ action: AuditAction.ThreadDeleted, actorId: userId, target: id, metadata: { deletedMessages } });
+    return { deletedThread: id, deletedMessages };
   }
 
   /** The thread, or 404 for a missing id and for another user's thread alike. */
