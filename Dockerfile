@@ -23,7 +23,9 @@ RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund && npm cache cl
 
 # --- runtime: non-root, no secrets baked in (give JWT_SECRET, ENCRYPTION_KEY, DATABASE_URL at run time)
 FROM node:20-bookworm-slim AS runtime
+# HOST: outside production Parley binds 127.0.0.1 by default; a container must listen on all interfaces.
 ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
     PORT=3000 \
     DATA_DIR=/app/data
 WORKDIR /app
@@ -31,7 +33,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY prisma/migrations ./prisma/migrations
-RUN mkdir -p /app/data && chown -R node:node /app/data
+# Owner-only: the embedded database holds every conversation (a new named volume copies this mode).
+RUN install -d -m 0700 -o node -g node /app/data
 USER node
 EXPOSE 3000
 VOLUME ["/app/data"]

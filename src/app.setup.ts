@@ -3,13 +3,18 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
-import { json } from 'express';
+import { json, NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
+import { existsSync, statSync } from 'node:fs';
 import { AppModule, AppModuleOptions } from './app.module';
+import { csrfProtection } from './common/http/csrf';
 import { requestIdMiddleware } from './common/http/request-id';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from './common/http/unsafe-text';
-import { createOpenApiDocument, setupSwagger } from './common/openapi/openapi';
+import { ACCESS_COOKIE, createOpenApiDocument, DOCS_PATH, setupSwagger } from './common/openapi/openapi';
 import { AppConfig } from './config/app.config';
+import { isShared } from './config/dev-secrets';
+import { restrictEmbeddedDatabase } from './infra/database/database.adapters';
 
 /** Request bodies above this are refused with 413 (chat messages are far smaller). */
 const BODY_LIMIT = '1mb';
@@ -22,6 +27,101 @@ const BODY_LIMIT = '1mb';
 function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer): void {
   if (exceedsJsonDepth(body)) {
     throw Object.assign(new Error(`JSON nests deeper than ${MAX_JSON_DEPTH} levels`), { status: 400, statusCode: 400, expose: true, type: 'entity.too.deep' });
+  }
+}
+
+/** The session cookies (access token, and the refresh token sent to /api/refresh only). */
+const SESSION_COOKIES = [ACCESS_COOKIE, 'refresh_token'];
+/** Answers that hand out or end a session: never cached either. */
+const SESSION_PATHS = /^\/api\/(login|register|refresh|logout)\/?$/i;
+
+/** JSON and everything else of the API: nothing to run, nothing to frame. */
+const API_CSP = {
+  'default-src': ["'none'"],
+  'base-uri': ["'none'"],
+  'form-action': ["'none'"],
+  'frame-ancestors': ["'none'"],
+};
+
+/**
+ * Swagger UI (/api/docs): its page loads swagger-ui-bundle.js, the standalone preset and
+ * swagger-ui-init.js from /api/docs itself and has no inline script, so scripts are
+ * 'self' only. Its HTML carries two <style> blocks and a style attribute, hence inline
+ * styles. Images include data: URIs from its CSS; "Try it out" calls this origin.
+ */
+const DOCS_CSP = {
+  'default-src': ["'self'"],
+  'script-src': ["'self'"],
+  'style-src': ["'self'", "'unsafe-inline'"],
+  'img-src': ["'self'", 'data:'],
+  'font-src': ["'self'", 'data:'],
+  'connect-src': ["'self'"],
+  'object-src': ["'none'"],
+  'base-uri': ["'self'"],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'none'"],
+};
+
+/**
+ * helmet's headers on every response (errors and CSRF refusals included): nosniff,
+ * X-Frame-Options DENY and frame-ancestors 'none', a CSP (API_CSP, or DOCS_CSP under
+ * /api/docs), no referrer, cross-origin isolation headers; HSTS in production only (a
+ * development server on http://localhost must not pin HTTPS for the whole host).
+ */
+function securityHeaders(config: AppConfig): (req: Request, res: Response, next: NextFunction) => void {
+  const options = (directives: Record<string, string[]>) =>
+    helmet({
+      contentSecurityPolicy: { useDefaults: false, directives },
+      xFrameOptions: { action: 'deny' },
+      strictTransportSecurity: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: false } : false,
+    });
+  const api = options(API_CSP);
+  const docs = options(DOCS_CSP);
+  const docsPrefix = `/${DOCS_PATH}`.toLowerCase();
+  return (req, res, next) => {
+    const path = req.path.toLowerCase();
+    (path === docsPrefix || path.startsWith(`${docsPrefix}/`) ? docs : api)(req, res, next);
+  };
+}
+
+/**
+ * `Cache-Control: no-store` on the answers to requests that carry credentials (a bearer
+ * token or a session cookie) and on sign-in answers: no browser or shared cache keeps a
+ * user's data. SSE answers set their own `no-cache, no-transform` later, which also keeps
+ * them out of caches.
+ */
+function noStoreForCredentials(req: Request, res: Response, next: NextFunction): void {
+  const cookies = (req.cookies ?? {}) as Record<string, unknown>;
+  if (req.headers.authorization || SESSION_COOKIES.some((name) => cookies[name]) || SESSION_PATHS.test(req.path)) {
+    res.setHeader('Cache-Control', 'no-store');
+  }
+  next();
+}
+
+/**
+ * DATA_DIR holds every conversation (the embedded database) and the development secrets:
+ * the database directory is restricted to the owner at each start (PGlite creates its files
+ * 0666; see restrictEmbeddedDatabase), and a DATA_DIR others can read or enter is reported.
+ * Parley created DATA_DIR 0700 itself if it did not exist (it leaves one that did alone).
+ */
+function secureDataDir(config: AppConfig): void {
+  const logger = new NestLogger('DataDir');
+  const embedded = config.databaseEngine === 'pglite' && !config.embeddedDbPath.startsWith('memory://');
+  if (embedded) {
+    const changed = restrictEmbeddedDatabase(config.embeddedDbPath);
+    if (changed.includes(config.embeddedDbPath)) {
+      logger.warn(`The embedded database ${config.embeddedDbPath} was open to other users: restricted it and its ${changed.length - 1} shared entries to the owner`);
+    } else if (changed.length) {
+      logger.debug(`Restricted ${changed.length} embedded database files to the owner`);
+    }
+  }
+  if ((embedded || config.generatedSecrets) && existsSync(config.dataDir)) {
+    const mode = statSync(config.dataDir).mode;
+    if (isShared(mode)) {
+      logger.warn(
+        `DATA_DIR ${config.dataDir} is open to other users (mode ${(mode & 0o777).toString(8)}); it holds every conversation: run chmod 700 ${config.dataDir}`,
+      );
+    }
   }
 }
 
@@ -58,19 +158,24 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   app.use(requestIdMiddleware);
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
+  app.use(securityHeaders(config));
+  if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins, credentials: true });
+  // Before the body is parsed or anyone is authenticated; CORS answers preflights first.
+  app.use(csrfProtection({ trustedOrigins: config.corsOrigins }));
   app.use(json({ limit: BODY_LIMIT, verify: refuseDeepJson }));
   app.use(cookieParser());
-  if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins, credentials: true });
+  app.use(noStoreForCredentials);
 
   app.setGlobalPrefix('api', {
     exclude: [{ path: 'healthz', method: RequestMethod.GET }, { path: 'v1/{*path}', method: RequestMethod.ALL }],
   });
 
-  if (config.SWAGGER_ENABLED) {
+  if (config.swaggerEnabled) {
     await loadSwaggerMetadata();
     setupSwagger(app, createOpenApiDocument(app));
   }
 
+  secureDataDir(config);
   if (config.generatedSecrets) {
     new NestLogger('Config').warn(
       `${config.generatedSecrets.names.join(' and ')} not set: using development values kept in ${config.generatedSecrets.path}. Set them in production.`,

@@ -7,6 +7,10 @@ import { installProcessGuards } from './common/lifecycle/process-guards';
 import { ConfigError, loadConfig } from './config/app.config';
 
 async function bootstrap(): Promise<void> {
+  // Everything this process creates (DATA_DIR, the embedded database's directories, the
+  // development secrets) is for its own user only. PGlite sets its files to 0666 whatever
+  // the umask; configureApp restricts them, and the 0700 directories keep them private.
+  process.umask(0o077);
   if (process.env.NODE_ENV !== 'production') loadDotenv({ quiet: true });
   let config;
   try {
@@ -21,8 +25,8 @@ async function bootstrap(): Promise<void> {
   const app = await createApp(config);
   installProcessGuards();
   installSignalHandlers(app, config.SHUTDOWN_GRACE_MS);
-  await app.listen(config.PORT, config.HOST);
-  app.get(Logger).log(`Parley listening on http://${config.HOST}:${config.PORT} (docs at /api/docs)`, 'Bootstrap');
+  await app.listen(config.PORT, config.host);
+  app.get(Logger).log(`Parley listening on http://${config.host}:${config.PORT} (docs at /api/docs)`, 'Bootstrap');
 }
 
 void bootstrap();

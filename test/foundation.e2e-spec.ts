@@ -161,7 +161,7 @@ describe('Foundation (e2e)', () => {
       const id = res.headers['x-request-id'];
       expect(id).toMatch(/^req_/);
       const lines = t.logs.filter((l) => l.requestId === id).map((l) => l.msg);
-      expect(lines).toEqual(['request:start', 'request:end']);
+      expect(lines).toEqual(['request:end']);
       const end = t.logs.find((l) => l.requestId === id && l.msg === 'request:end')!;
       expect(end).toMatchObject({ res: { statusCode: 200 }, durationMs: expect.any(Number) });
     });

@@ -64,7 +64,7 @@ describe('Readiness and shutdown (e2e)', () => {
   });
 
   it('shares rate-limit counters between instances through Redis', async () => {
-    const env = { REDIS_URL: TEST_REDIS_URL, TRUST_PROXY: 'true', RATE_LIMITS: 'login=2' };
+    const env = { REDIS_URL: TEST_REDIS_URL, TRUST_PROXY: 'loopback', RATE_LIMITS: 'login=2' };
     t = await createTestApp({ env });
     const other = await createTestApp({ env });
     try {

@@ -66,3 +66,62 @@ describe('loadConfig', () => {
     expect(config.databaseEngine).toBe('postgresql');
   });
 });
+
+describe('TRUST_PROXY', () => {
+  const trustProxy = (value: string) => loadConfig({ ...SECRETS, TRUST_PROXY: value }).trustProxy;
+
+  it('takes a hop count, addresses, CIDR ranges and proxy-addr names, as Express does', () => {
+    expect(trustProxy('false')).toBe(false);
+    expect(trustProxy('1')).toBe(1);
+    expect(trustProxy('2')).toBe(2);
+    expect(trustProxy('loopback')).toEqual(['loopback']);
+    expect(trustProxy('10.0.0.0/8, 192.168.1.7,fd00::/8, Uniquelocal')).toEqual(['10.0.0.0/8', '192.168.1.7', 'fd00::/8', 'uniquelocal']);
+    expect(trustProxy('10.0.0.0/255.0.0.0')).toEqual(['10.0.0.0/255.0.0.0']);
+    expect(loadConfig(SECRETS).trustProxy).toBe(false);
+  });
+
+  it('refuses `true` and ranges covering every address, saying what to set instead', () => {
+    for (const value of ['true', 'TRUE', '0.0.0.0/0', '::/0', '10.0.0.0/8,0.0.0.0/0']) {
+      expect(() => trustProxy(value)).toThrow(/TRUST_PROXY.*must not trust every address.*number of proxies.*\(e\.g\. 1/);
+    }
+  });
+
+  it('names a bad entry', () => {
+    expect(() => trustProxy('yes')).toThrow(/TRUST_PROXY entry "yes" is not an IP address/);
+    expect(() => trustProxy('10.0.0.0/33')).toThrow(/"10\.0\.0\.0\/33"/);
+    expect(() => trustProxy('1,2')).toThrow(/"1"/);
+    expect(() => trustProxy('100')).toThrow(/at most 32/);
+  });
+});
+
+describe('HTTP hardening defaults', () => {
+  it('binds 127.0.0.1 outside production and 0.0.0.0 in production unless HOST says otherwise', () => {
+    expect(loadConfig(SECRETS).host).toBe('127.0.0.1');
+    expect(loadConfig({ ...SECRETS, NODE_ENV: 'test' }).host).toBe('127.0.0.1');
+    expect(loadConfig({ ...SECRETS, NODE_ENV: 'production' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ ...SECRETS, HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ ...SECRETS, NODE_ENV: 'production', HOST: '10.1.2.3' }).host).toBe('10.1.2.3');
+  });
+
+  it('serves Swagger UI by default outside production only', () => {
+    expect(loadConfig(SECRETS).swaggerEnabled).toBe(true);
+    expect(loadConfig({ ...SECRETS, NODE_ENV: 'production' }).swaggerEnabled).toBe(false);
+    expect(loadConfig({ ...SECRETS, NODE_ENV: 'production', SWAGGER_ENABLED: 'true' }).swaggerEnabled).toBe(true);
+    expect(loadConfig({ ...SECRETS, SWAGGER_ENABLED: 'false' }).swaggerEnabled).toBe(false);
+  });
+
+  it('validates ADMIN_EMAIL and ADMIN_PASSWORD, hiding the password', () => {
+    const ok = loadConfig({ ...SECRETS, ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'a long enough password' });
+    expect(ok.ADMIN_EMAIL).toBe('root@example.com');
+    expect(loadConfig({ ...SECRETS, ADMIN_EMAIL: 'root@example.com' }).ADMIN_PASSWORD).toBeUndefined();
+    expect(() => loadConfig({ ...SECRETS, ADMIN_EMAIL: 'root' })).toThrow(/ADMIN_EMAIL must be an email address/);
+    expect(() => loadConfig({ ...SECRETS, ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD must be at least 10/);
+    expect(() => loadConfig({ ...SECRETS, ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'ROOT@example.com' })).toThrow(/must not equal ADMIN_EMAIL/);
+    expect(() => loadConfig({ ...SECRETS, ADMIN_PASSWORD: 'a long enough password' })).toThrow(/ADMIN_PASSWORD needs ADMIN_EMAIL/);
+    try {
+      loadConfig({ ...SECRETS, ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'short-pw' });
+    } catch (error) {
+      expect((error as Error).message).not.toContain('short-pw');
+    }
+  });
+});

@@ -16,9 +16,13 @@ import {
   Max,
   Min,
   MinLength,
+  MaxLength,
+  IsEmail,
+  ValidateBy,
   validateSync,
   ValidationError,
 } from 'class-validator';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { loadDevelopmentSecrets } from './dev-secrets';
 
@@ -54,8 +58,10 @@ export class AppConfig {
   @Max(65535)
   PORT = 3000;
 
+  /** Interface to listen on; default 127.0.0.1 outside production, 0.0.0.0 in production (see `host`). */
+  @IsOptional()
   @IsString()
-  HOST = '0.0.0.0';
+  HOST?: string;
 
   /** Where the embedded database and generated development secrets live. */
   @IsString()
@@ -148,6 +154,22 @@ export class AppConfig {
   @Max(365)
   REFRESH_TOKEN_TTL_DAYS = 30;
 
+  // Personal tokens
+  /** Days a new personal API token (pk_…) lives when its request gives no expiresInDays. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(365)
+  API_TOKEN_DEFAULT_TTL_DAYS = 90;
+
+  /** Active (unrevoked, unexpired) personal API tokens one user may hold; creating more answers 409. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  API_TOKENS_MAX_PER_USER = 20;
+  // End of personal tokens
+
   /** Argon2id memory cost in KiB (OWASP minimum 19456); lower only for tests. */
   @Type(() => Number)
   @IsInt()
@@ -155,16 +177,59 @@ export class AppConfig {
   @Max(1_048_576)
   PASSWORD_HASH_MEMORY_KIB = 19_456;
 
-  /** Failed sign-ins in a row that lock an account, and for how long. */
+  // Login protection and caps
+  /** Failed sign-ins per (client IP, username) answered without delay; later ones wait. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  LOGIN_DELAY_FREE_FAILURES = 3;
+
+  /** First delay after the free failures, doubling with each further failure; 0 turns delays off. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  LOGIN_DELAY_BASE_MS = 1000;
+
+  /** Longest delay between two sign-in attempts of one (client IP, username). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(86_400_000)
+  LOGIN_DELAY_MAX_MS = 300_000;
+
+  /** Failures of a (client IP, username) are forgotten this long after the last one (and at a successful sign-in). */
   @Type(() => Number)
   @IsInt()
   @Min(1)
-  LOGIN_MAX_FAILURES = 5;
+  @Max(10_080)
+  LOGIN_FAILURES_FORGET_MINUTES = 60;
+
+  /** Server-Sent Event streams one user may hold open at once (chat answers, /api/llm/stream, model loads). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  MAX_SSE_STREAMS_PER_USER = 20;
+
+  /** /v1 and /api/llm calls in flight at once, per user and per personal token. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  MAX_CONCURRENT_CALLS_PER_USER = 20;
 
   @Type(() => Number)
   @IsInt()
   @Min(1)
-  LOGIN_LOCK_MINUTES = 15;
+  @Max(10_000)
+  MAX_CONCURRENT_CALLS_PER_TOKEN = 10;
+
+  /** Who may make the server load (pull) local models: `admin` (default) or every signed-in user. */
+  @IsIn(['admin', 'users'])
+  MODEL_LOADS: 'admin' | 'users' = 'admin';
+  // End of login protection and caps
 
   /** Per-route limits per minute overriding seed 001's defaults, e.g. `login=10,profile.update=40`. */
   @IsString()
@@ -338,17 +403,106 @@ export class AppConfig {
   @Min(100)
   LLM_MAX_PROMPT_CHARS = 100_000;
 
-  /** Express `trust proxy` setting: false, true, a hop count or a list of subnets. */
+  /**
+   * Express `trust proxy`: `false` (default: the peer is the client), the number of proxies
+   * in front (e.g. 1), or their addresses: comma-separated IPs/CIDRs and the names loopback,
+   * linklocal, uniquelocal. Never `true` (see AppConfig.parseTrustProxy).
+   */
   @IsString()
+  @ValidateBy({
+    name: 'trustProxy',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && !('error' in AppConfig.parseTrustProxy(value)),
+      defaultMessage: (args) => {
+        const parsed = AppConfig.parseTrustProxy(String(args?.value ?? ''));
+        return 'error' in parsed ? parsed.error : 'invalid';
+      },
+    },
+  })
   TRUST_PROXY = 'false';
 
   /** Comma-separated allowed origins for browsers; empty = no CORS headers. */
   @IsString()
   CORS_ORIGINS = '';
 
+  /** Swagger UI at /api/docs and the spec at /api/openapi.json; default false in production, true elsewhere. */
+  @IsOptional()
   @Transform(toBoolean)
   @IsBoolean()
-  SWAGGER_ENABLED = true;
+  SWAGGER_ENABLED?: boolean;
+
+  // HTTP hardening
+  /** First admin, created or promoted at every start (AdminBootstrap); never changes an existing password. */
+  @IsOptional()
+  @IsEmail({}, { message: 'ADMIN_EMAIL must be an email address (the admin account to create or promote)' })
+  @MaxLength(254)
+  ADMIN_EMAIL?: string;
+
+  /** Password of the ADMIN_EMAIL account when it has to be created (10–256 characters). */
+  @IsOptional()
+  @IsString()
+  @MinLength(10, { message: 'ADMIN_PASSWORD must be at least 10 characters' })
+  @MaxLength(256)
+  @ValidateBy({
+    name: 'adminPassword',
+    validator: {
+      validate: (value: unknown, args) => {
+        const email = (args?.object as AppConfig | undefined)?.ADMIN_EMAIL;
+        return Boolean(email) && String(value).trim().toLowerCase() !== email!.trim().toLowerCase();
+      },
+      defaultMessage: (args) =>
+        (args?.object as AppConfig | undefined)?.ADMIN_EMAIL
+          ? 'ADMIN_PASSWORD must not equal ADMIN_EMAIL'
+          : 'ADMIN_PASSWORD needs ADMIN_EMAIL (the account it is the password of)',
+    },
+  })
+  ADMIN_PASSWORD?: string;
+
+  get host(): string {
+    return this.HOST ?? (this.isProduction ? '0.0.0.0' : '127.0.0.1');
+  }
+
+  get swaggerEnabled(): boolean {
+    return this.SWAGGER_ENABLED ?? !this.isProduction;
+  }
+
+  /**
+   * TRUST_PROXY as Express takes it. `true` is refused: Express would then take the
+   * leftmost X-Forwarded-For entry, which the client writes, as its address (rate limits,
+   * login delays and the audit log would believe it); so is a range covering every address.
+   */
+  static parseTrustProxy(value: string): { value: false | number | string[] } | { error: string } {
+    const v = value.trim().toLowerCase();
+    const trustAll =
+      'TRUST_PROXY must not trust every address: clients could then choose the IP Parley sees. ' +
+      'Give the number of proxies in front of Parley (e.g. 1 behind one load balancer) or their addresses (e.g. 10.0.0.0/8 or loopback)';
+    if (v === 'false' || v === '') return { value: false };
+    if (v === 'true') return { error: trustAll };
+    if (/^\d+$/.test(v)) {
+      const hops = Number(v);
+      return hops <= 32 ? { value: hops } : { error: 'TRUST_PROXY hop count must be at most 32' };
+    }
+    const entries = v.split(',').map((e) => e.trim());
+    for (const entry of entries) {
+      if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) continue;
+      const [address, prefix, ...rest] = entry.split('/');
+      const family = isIP(address);
+      const bits = family === 4 ? 32 : 128;
+      const prefixOk =
+        prefix === undefined ||
+        (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits) ||
+        (family === 4 && isIP(prefix) === 4);
+      if (!family || rest.length || !prefixOk) {
+        return {
+          error: `TRUST_PROXY entry "${entry}" is not an IP address, a CIDR range (10.0.0.0/8) or one of loopback, linklocal, uniquelocal; ` +
+            'or give a hop count (e.g. 1)',
+        };
+      }
+      if (prefix !== undefined && (Number(prefix) === 0 || prefix === '0.0.0.0')) return { error: trustAll };
+    }
+    return { value: entries };
+  }
+  // End of HTTP hardening
 
   /** Build metadata; `npm run build` also records them in dist/build-info.json. */
   @IsOptional()
@@ -433,11 +587,10 @@ export class AppConfig {
     return this.DEMO_PROVIDER_ENABLED ?? !this.isProduction;
   }
 
-  get trustProxy(): boolean | number | string {
-    const v = this.TRUST_PROXY.trim();
-    if (v === 'true' || v === 'false') return v === 'true';
-    if (/^\d+$/.test(v)) return Number(v);
-    return v;
+  /** Validated at load time, so always a value Express takes. */
+  get trustProxy(): false | number | string[] {
+    const parsed = AppConfig.parseTrustProxy(this.TRUST_PROXY);
+    return 'value' in parsed ? parsed.value : false;
   }
 }
 

@@ -59,7 +59,7 @@ describe('Redis outage (integration: real PostgreSQL and Redis)', () => {
   const allLogs: Array<Array<Record<string, unknown>>> = [];
   const countLogs = (prefix: string) => allLogs.flat().filter((line) => String(line.msg).startsWith(prefix)).length;
   const app = async (env: Record<string, string>) => {
-    const t = await createTestApp({ env: { DATABASE_URL: db.url, MIGRATE_ON_START: 'true', TRUST_PROXY: 'true', ...env } });
+    const t = await createTestApp({ env: { DATABASE_URL: db.url, MIGRATE_ON_START: 'true', TRUST_PROXY: 'loopback', ...env } });
     apps.push(t);
     allLogs.push(t.logs);
     return t;

@@ -10,6 +10,8 @@ export enum ErrorCode {
   ACCOUNT_LOCKED = 'ACCOUNT_LOCKED',
   REGISTRATION_DISABLED = 'REGISTRATION_DISABLED',
   FORBIDDEN = 'FORBIDDEN',
+  /** A browser request from a foreign origin that would act with the session cookie (403). */
+  CSRF_REJECTED = 'CSRF_REJECTED',
   NOT_FOUND = 'NOT_FOUND',
   METHOD_NOT_ALLOWED = 'METHOD_NOT_ALLOWED',
   CONFLICT = 'CONFLICT',

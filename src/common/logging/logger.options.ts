@@ -15,10 +15,17 @@ function pathOf(req: Req): string {
   return q < 0 ? url : url.slice(0, q);
 }
 
+/** Responses already logged: pino-http may be mounted twice on a route (see loggerOptions). */
+const logged = new WeakSet<ServerResponse>();
+
 /**
  * nestjs-pino options: one JSON line per event in production, pretty lines in
- * development, `request:start` / `request:end` with duration and status, the request id
- * on every line, and secrets redacted wherever they appear.
+ * development, the request id on every line, and secrets redacted wherever they appear.
+ *
+ * Each request is logged once, when it ends (`request:end` with method, URL, status and
+ * duration); there is no `request:start` line. The URL keeps its query's names but not the
+ * values of credentials, prompts or search terms (redactUrl). Model calls add their own
+ * `Model call` line (sizes, tokens, outcome; never text), which is not a request line.
  */
 export function loggerOptions(config: AppConfig, destination?: DestinationStream): Params {
   return {
@@ -33,26 +40,34 @@ export function loggerOptions(config: AppConfig, destination?: DestinationStream
       quietReqLogger: true,
       customAttributeKeys: { reqId: 'requestId', responseTime: 'durationMs' },
       customLogLevel: (req: Req, res: ServerResponse, err?: Error) => {
+        // nestjs-pino mounts its middleware for the routes excluded from the global prefix
+        // (/v1, /healthz) while Nest also runs it there for the catch-all: the second
+        // mount's line is dropped, so a request has one line whatever the routing.
+        if (logged.has(res)) return 'silent';
+        logged.add(res);
         const failed = Boolean(err) || res.statusCode >= 500;
         if (PROBES.has(pathOf(req))) return failed ? 'warn' : 'debug';
         // A 503 is an expected state (outage, drain), already logged once by the filter.
         if (res.statusCode === 503) return 'warn';
         return failed ? 'error' : 'info';
       },
-      customReceivedMessage: () => 'request:start',
-      customReceivedObject: (req: Req) => ({ req }),
+      // `req` is bound to the response logger already: adding it here too wrote the key twice.
       customSuccessMessage: () => 'request:end',
-      customSuccessObject: (req: Req, res: ServerResponse, value: Record<string, unknown>) => ({ ...value, req }),
       customErrorMessage: () => 'request:end',
-      customErrorObject: (req: Req, res: ServerResponse, err: Error, value: Record<string, unknown>) => ({ ...value, req }),
       serializers: {
         // Only what helps debugging; headers (cookies, authorization) are left out entirely.
-        req: (req: Req) => ({
-          method: req.method,
-          url: redactUrl(req.originalUrl ?? req.url ?? ''),
-          remoteAddress: req.socket?.remoteAddress,
-          userAgent: req.headers?.['user-agent'],
-        }),
+        // pino-http hands over pino-std-serializers' copy of the request, the original in `raw`.
+        req: (req: Req & { raw?: Req & { ip?: string }; remoteAddress?: string }) => {
+          const raw: Req & { ip?: string } = req.raw ?? req;
+          return {
+            method: req.method,
+            url: redactUrl(raw.originalUrl ?? req.url ?? ''),
+            // The client as TRUST_PROXY lets Express see it, and the peer that connected.
+            ip: raw.ip,
+            remoteAddress: req.remoteAddress ?? raw.socket?.remoteAddress,
+            userAgent: raw.headers?.['user-agent'],
+          };
+        },
         res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
       },
       redact: {

@@ -30,4 +30,11 @@ describe('redactUrl', () => {
     expect(redactUrl('/a?token=abc&page=2')).toBe('/a?token=%5BRedacted%5D&page=2');
     expect(redactUrl('/a/b')).toBe('/a/b');
   });
+
+  it('masks what users write: prompts, system prompts and search terms, every occurrence', () => {
+    const url = redactUrl('/api/llm/stream?prompt=my+secret+plan&system=be+evil&model=parley-demo&q=x&q=y&Search=z');
+    expect(url).not.toMatch(/secret|evil|=x|=y|=z/);
+    expect(url).toContain('model=parley-demo');
+    expect(new URLSearchParams(url.split('?')[1]).getAll('q')).toEqual(['[Redacted]']);
+  });
 });

@@ -23,11 +23,17 @@ export function redactSecrets<T>(value: T, depth = 0): T {
   return out as T;
 }
 
-/** URL with the values of secret-looking query parameters replaced. */
+/**
+ * Query parameters that carry what users write (prompts of GET /api/llm/stream, search
+ * terms): private, so never logged either.
+ */
+export const CONTENT_QUERY_KEY = /^(prompt|system|q|query|search|content|text|messages?|input)$/i;
+
+/** URL with the values of secret-looking and content query parameters replaced (the names stay). */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
   const params = new URLSearchParams(url.slice(q + 1));
-  for (const key of [...params.keys()]) if (SECRET_KEY.test(key)) params.set(key, REDACTED);
+  for (const key of new Set(params.keys())) if (SECRET_KEY.test(key) || CONTENT_QUERY_KEY.test(key)) params.set(key, REDACTED);
   return `${url.slice(0, q)}?${params.toString()}`;
 }

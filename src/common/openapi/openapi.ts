@@ -49,12 +49,18 @@ function addDefaultErrors(document: OpenAPIObject): void {
   }
 }
 
+/**
+ * Swagger UI at /api/docs (only when SWAGGER_ENABLED; off by default in production). No
+ * `persistAuthorization`: it would keep bearer tokens in the browser's localStorage, where
+ * any script of the origin reads them. No validator badge: it would send the spec's URL to
+ * validator.swagger.io (and the CSP allows no other host).
+ */
 export function setupSwagger(app: INestApplication, document: OpenAPIObject): void {
   SwaggerModule.setup(DOCS_PATH, app, document, {
     jsonDocumentUrl: SPEC_PATH,
     raw: ['json'],
     customSiteTitle: 'Parley API',
-    swaggerOptions: { persistAuthorization: true, withCredentials: true },
+    swaggerOptions: { withCredentials: true, validatorUrl: null },
   });
 }
 

@@ -2,10 +2,12 @@ import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { AppConfig } from '../../config/app.config';
+import { isShared, makePrivateDir } from '../../config/dev-secrets';
 import { SqlSession } from './migrator';
 
 /** What PrismaService needs from either engine. */
@@ -20,8 +22,30 @@ export interface DatabaseConnection {
 /** Every PGlite instance loads the same extensions, so migrations behave as on PostgreSQL. */
 export const PGLITE_EXTENSIONS = { pg_trgm };
 
+/**
+ * Takes group and other access off the embedded database's directory and everything in
+ * it (symbolic links are left alone). PGlite creates its files 0666 whatever the umask, so
+ * the owner-only directories are what keeps them private; this tightens the files too.
+ * Returns the paths it changed.
+ */
+export function restrictEmbeddedDatabase(path: string): string[] {
+  const changed: string[] = [];
+  const visit = (p: string) => {
+    const stat = lstatSync(p, { throwIfNoEntry: false });
+    if (!stat || stat.isSymbolicLink()) return;
+    if (isShared(stat.mode)) {
+      chmodSync(p, stat.mode & 0o700);
+      changed.push(p);
+    }
+    if (stat.isDirectory()) for (const entry of readdirSync(p)) visit(join(p, entry));
+  };
+  if (!path.startsWith('memory://')) visit(path);
+  return changed;
+}
+
 export async function openPglite(path: string): Promise<DatabaseConnection> {
-  if (!path.startsWith('memory://')) mkdirSync(path, { recursive: true });
+  // DATA_DIR and the database directory are created for the owner only (0700).
+  if (!path.startsWith('memory://')) makePrivateDir(path);
   const db = await PGlite.create(path, { extensions: PGLITE_EXTENSIONS });
   const session: SqlSession = {
     query: async <T>(sql: string, params?: unknown[]) => (await db.query<T>(sql, params)).rows,

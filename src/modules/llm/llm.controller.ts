@@ -2,22 +2,28 @@ import { Body, Controller, HttpCode, HttpStatus, Post, Get, Query, Res } from '@
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
+import { Scopes } from '../../common/decorators/scopes.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { RawResponse } from '../../common/http/envelope';
 import { abortOnDisconnect, SseWriter } from '../../common/http/sse';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorator';
+import { ConcurrencyLimiter } from '../../common/throttling/concurrency-limiter';
 import { RateLimit } from '../../common/throttling/rate-limits';
-import { LlmCompleteDto, LlmCompletionDto, LlmStreamQueryDto } from './llm.dto';
+import { LlmCompleteDto, LlmCompletionDto, LlmPromptDto, LlmStreamQueryDto } from './llm.dto';
 import { LlmService } from './llm.service';
 
 @ApiTags('llm')
 @ApiCookieAuth('cookie')
 @ApiBearerAuth('bearer')
-@ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.UNAUTHORIZED, HttpStatus.NOT_FOUND, HttpStatus.UNPROCESSABLE_ENTITY, HttpStatus.TOO_MANY_REQUESTS, HttpStatus.BAD_GATEWAY)
+@ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN, HttpStatus.NOT_FOUND, HttpStatus.UNPROCESSABLE_ENTITY, HttpStatus.TOO_MANY_REQUESTS, HttpStatus.BAD_GATEWAY)
 @RateLimit('llm')
 @Controller('llm')
+@Scopes('models')
 export class LlmController {
-  constructor(private readonly llm: LlmService) {}
+  constructor(
+    private readonly llm: LlmService,
+    private readonly limiter: ConcurrencyLimiter,
+  ) {}
 
   @Post('complete')
   @HttpCode(HttpStatus.OK)
@@ -27,6 +33,7 @@ export class LlmController {
   })
   @ApiEnvelope(LlmCompletionDto)
   async complete(@CurrentUser() user: AuthUser, @Body() dto: LlmCompleteDto, @Res({ passthrough: true }) res: Response): Promise<LlmCompletionDto | undefined> {
+    this.limiter.holdCall(user, res);
     const signal = abortOnDisconnect(res);
     try {
       return await this.llm.complete(user, dto, signal);
@@ -46,6 +53,7 @@ export class LlmController {
   @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string', example: 'data: {"delta":"Hel"}\n\ndata: {"done":true,"content":"Hello"}\n\n' } } } })
   async stream(@CurrentUser() user: AuthUser, @Query() query: LlmStreamQueryDto, @Res() res: Response): Promise<void> {
+    this.limiter.holdCall(user, res, { stream: true });
     const call = await this.llm.prepare(user, query);
     const signal = abortOnDisconnect(res);
     const frames = this.llm.stream(call, signal)[Symbol.asyncIterator]();
@@ -60,5 +68,19 @@ export class LlmController {
       await frames.return?.();
       sse.end();
     }
+  }
+
+  /** The same stream with the parameters in a JSON body: the prompt stays out of URLs (logs, history, referrers). */
+  @Post('stream')
+  @HttpCode(HttpStatus.OK)
+  @RawResponse()
+  @ApiOperation({
+    operationId: 'llmStreamPost',
+    summary: 'As GET /api/llm/stream, with the parameters in a JSON body (same fields): SSE `data: {"delta":"…"}` frames, then `data: {"done":true,"content":"…"}`',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiResponse({ status: 200, description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string', example: 'data: {"delta":"Hel"}\n\ndata: {"done":true,"content":"Hello"}\n\n' } } } })
+  streamPost(@CurrentUser() user: AuthUser, @Body() body: LlmPromptDto, @Res() res: Response): Promise<void> {
+    return this.stream(user, body, res);
   }
 }
