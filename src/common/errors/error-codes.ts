@@ -7,7 +7,6 @@ export enum ErrorCode {
   UNAUTHORIZED = 'UNAUTHORIZED',
   INVALID_CREDENTIALS = 'INVALID_CREDENTIALS',
   INVALID_REFRESH_TOKEN = 'INVALID_REFRESH_TOKEN',
-  ACCOUNT_LOCKED = 'ACCOUNT_LOCKED',
   REGISTRATION_DISABLED = 'REGISTRATION_DISABLED',
   FORBIDDEN = 'FORBIDDEN',
   /** A browser request from a foreign origin that would act with the session cookie (403). */
