@@ -61,7 +61,7 @@ describe('Admin (e2e)', () => {
   }
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { RATE_LIMITS: 'register=1000,login=1000,refresh=1000' } });
+    t = await createTestApp({ env: { RATE_LIMITS: 'register=1000,login=1000,refresh=1000,admin=100000' } });
     prisma = t.app.get(PrismaService);
     if (TEST_DATABASE_URL) {
       // A shared database may already hold users, so the demo seeder did not run.
