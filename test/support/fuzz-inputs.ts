@@ -25,6 +25,8 @@ export interface Schema {
   maxItems?: number;
   nullable?: boolean;
   oneOf?: Schema[];
+  /** The spec writes a nullable $ref as anyOf: [{$ref}, {nullable, enum: [null]}]; read as oneOf here. */
+  anyOf?: Schema[];
   allOf?: Schema[];
   example?: unknown;
   default?: unknown;
@@ -71,6 +73,10 @@ const doc = JSON.parse(readFileSync(join(__dirname, '../../openapi.json'), 'utf8
 export function resolve(schema: Schema | undefined): Schema {
   if (!schema) return {};
   if (schema.$ref) return resolve(doc.components.schemas[schema.$ref.replace('#/components/schemas/', '')]);
+  if (schema.anyOf) {
+    const { anyOf, ...rest } = schema;
+    return resolve({ ...rest, oneOf: anyOf });
+  }
   if (!schema.allOf) return schema;
   const { allOf, ...rest } = schema;
   return allOf.map(resolve).reduce<Schema>((merged, part) => ({ ...merged, ...part, properties: { ...merged.properties, ...part.properties } }), rest);
@@ -170,7 +176,7 @@ const FORMATS: Record<string, RegExp> = {
 export function conforms(schema: Schema | undefined, value: unknown, allowUnknown: boolean): boolean {
   const s = resolve(schema);
   if (value instanceof RawJson) return false;
-  if (value === null) return s.nullable === true;
+  if (value === null) return s.nullable === true || (s.oneOf ?? []).some((alternative) => conforms(alternative, null, allowUnknown));
   if (s.oneOf) return s.oneOf.some((alternative) => conforms(alternative, value, allowUnknown));
   if (s.enum && !s.enum.includes(value)) return false;
   if (s.properties || s.type === 'object') {

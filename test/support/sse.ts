@@ -1,4 +1,13 @@
 import { request as httpRequest } from 'node:http';
+import { specValidator } from './openapi-validator';
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
 
 export interface SseEvent {
   id?: string;
@@ -46,7 +55,12 @@ export function sse(
             }
           }
         });
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, events, text }));
+        res.on('end', () => {
+          // Whole streams are checked against openapi.json like every http() response.
+          const problems = specValidator().check(method, path, { status: res.statusCode!, headers: res.headers, text, body: /json/.test(String(res.headers['content-type'])) ? safeJson(text) : undefined });
+          if (problems.length) reject(new Error(`Response does not match openapi.json:\n${problems.join('\n')}`));
+          else resolve({ status: res.statusCode!, headers: res.headers, events, text });
+        });
         res.on('error', () => resolve({ status: res.statusCode!, headers: res.headers, events, text }));
       },
     );

@@ -3,9 +3,11 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { Writable } from 'node:stream';
 import request from 'supertest';
+import type { Response as SuperResponse } from 'superagent';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
 import { AppConfig, loadConfig } from '../../src/config/app.config';
+import { specValidator } from './openapi-validator';
 
 /**
  * Set by .ci/run to run the same suites against a real PostgreSQL; unset, every test app
@@ -29,6 +31,41 @@ export interface TestAppOptions {
   /** Extra controllers, e.g. one that throws, mounted beside the real app. */
   controllers?: Type<unknown>[];
   listen?: boolean;
+  /** Check every response of `http()` against openapi.json (default true). */
+  validateResponses?: boolean;
+}
+
+const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
+
+/**
+ * supertest, with one more assertion on every request: the response matches openapi.json
+ * (route, status, media type, schema; see openapi-validator.ts). It runs after the test's
+ * own `.expect()`s, so a wrong status still reads as such.
+ */
+function validatingRequest(server: Parameters<typeof request>[0]): ReturnType<typeof request> {
+  const agent = request(server);
+  return new Proxy(agent, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof prop !== 'string' || !HTTP_METHODS.includes(prop) || typeof value !== 'function') return value;
+      return (url: string, ...rest: unknown[]) => {
+        const test = (value as (...a: unknown[]) => request.Test).call(target, url, ...rest);
+        const end = test.end;
+        let hooked = false;
+        test.end = function (this: request.Test, fn?: request.CallbackHandler) {
+          if (!hooked) {
+            hooked = true;
+            this.expect((res: SuperResponse) => {
+              const problems = specValidator().check(prop, url, { status: res.status, headers: res.headers, body: res.body, text: res.text });
+              if (problems.length) throw new Error(`Response does not match openapi.json:\n${problems.join('\n')}`);
+            });
+          }
+          return end.call(this, fn);
+        } as typeof test.end;
+        return test;
+      };
+    },
+  });
 }
 
 export function testConfig(env: Record<string, string> = {}): AppConfig {
@@ -74,7 +111,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     app,
     config,
     logs,
-    http: () => request(app.getHttpServer()),
+    http: () => (options.validateResponses === false ? request(app.getHttpServer()) : validatingRequest(app.getHttpServer())),
     close: async () => {
       if (closed) return;
       closed = true;

@@ -1,7 +1,10 @@
 import { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, getSchemaPath, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, OpenAPIObject, type ParameterObject, SwaggerModule } from '@nestjs/swagger';
 import { AppConfig } from '../../config/app.config';
 import { readBuildInfo } from '../../config/build-info';
+import { CSRF_CHECKED_GET_PATHS } from '../http/csrf';
+import { ErrorCode } from '../errors/error-codes';
+import { errorContent } from './api-envelope.decorator';
 import { ErrorEnvelopeDto } from './envelope.dto';
 
 export const ACCESS_COOKIE = 'access_token';
@@ -27,24 +30,110 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion(readBuildInfo(config).version)
     .addCookieAuth(ACCESS_COOKIE, { type: 'apiKey', in: 'cookie', name: ACCESS_COOKIE }, 'cookie')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT or pk_ personal token' }, 'bearer')
+    // Relative: Swagger UI and generated clients call the server that served the spec.
+    .addServer('/', 'This server')
     .build();
   const document = SwaggerModule.createDocument(app, builder, {
     operationIdFactory: operationId,
     extraModels: [ErrorEnvelopeDto],
   });
   addDefaultErrors(document);
+  oneTagPerOperation(document);
+  dropOptionalQueryExamples(document);
+  fixNullables(document);
   return document;
 }
 
-/** Any operation can fail unexpectedly: document the 500 envelope everywhere. */
-function addDefaultErrors(document: OpenAPIObject): void {
+/**
+ * A method's @ApiTags add to its controller's, and Swagger UI lists an operation under
+ * each of its tags (GET /api/version showed under both `health` and `system`). The last
+ * tag is the most specific (the method's own): keep that one.
+ */
+function oneTagPerOperation(document: OpenAPIObject): void {
   for (const item of Object.values(document.paths)) {
     for (const op of [item.get, item.post, item.put, item.patch, item.delete]) {
-      if (!op || op.responses['500']) continue;
-      op.responses['500'] = {
-        description: 'INTERNAL_ERROR: unexpected failure',
-        content: { 'application/json': { schema: { $ref: getSchemaPath(ErrorEnvelopeDto) } } },
-      };
+      if (op?.tags && op.tags.length > 1) op.tags = op.tags.slice(-1);
+    }
+  }
+}
+
+/**
+ * Swagger UI's "Try it out" pre-fills parameters from their examples: an optional filter
+ * (`q`, `action`, `model`…) pre-filled changes what the request means. Only required
+ * parameters keep examples.
+ */
+function dropOptionalQueryExamples(document: OpenAPIObject): void {
+  for (const item of Object.values(document.paths)) {
+    for (const op of [item.get, item.post, item.put, item.patch, item.delete]) {
+      for (const param of (op?.parameters ?? []) as ParameterObject[]) {
+        if (param.in !== 'query' || param.required) continue;
+        delete param.example;
+        if (param.schema && 'example' in param.schema) delete param.schema.example;
+      }
+    }
+  }
+}
+
+/** `{type:'object', nullable:true, enum:[null]}`: only null, in OpenAPI 3.0 terms (Ajv's `nullable` included). */
+export const NULL_SCHEMA = { type: 'object', nullable: true, enum: [null] } as const;
+
+/**
+ * @nestjs/swagger writes a nullable `$ref` as `{nullable, allOf:[{$ref}]}` and a nullable
+ * enum without `null` in it. Under OpenAPI 3.0.3 (and Ajv) `nullable` only widens `type`,
+ * so both refuse the nulls the server sends. Rewritten as `anyOf: [{$ref}, NULL_SCHEMA]`
+ * (openapi-typescript: `X | null`) and enums that list `null`.
+ */
+export function fixNullables(document: OpenAPIObject): void {
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object') return;
+    const schema = node as Record<string, unknown>;
+    if (schema.nullable === true) {
+      const composed = (schema.allOf ?? schema.oneOf ?? schema.anyOf) as unknown[] | undefined;
+      if (Array.isArray(schema.enum) && !schema.enum.includes(null)) schema.enum = [...schema.enum, null];
+      if (composed && !(Array.isArray(schema.enum) && schema.enum.length === 1 && schema.enum[0] === null)) {
+        const members = schema.oneOf ? 'oneOf' : 'anyOf';
+        const list = [...composed, { ...NULL_SCHEMA }];
+        delete schema.allOf;
+        delete schema.oneOf;
+        delete schema.anyOf;
+        delete schema.nullable;
+        delete schema.type;
+        schema[members] = list;
+      }
+    }
+    Object.values(schema).forEach(visit);
+  };
+  visit(document.paths);
+  visit(document.components?.schemas);
+}
+
+
+
+/**
+ * Any operation can fail unexpectedly: document the 500 envelope everywhere. Writes (and
+ * the billed GET /api/llm/stream) made with the session cookie from a foreign origin are
+ * refused before any controller runs (csrf.ts): 403 CSRF_REJECTED, sign-in included. A
+ * secured route refuses personal tokens its scopes do not cover: 403 FORBIDDEN.
+ */
+function addDefaultErrors(document: OpenAPIObject): void {
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const [method, op] of Object.entries({ get: item.get, post: item.post, put: item.put, patch: item.patch, delete: item.delete })) {
+      if (!op) continue;
+      op.responses['500'] ??= { description: 'INTERNAL_ERROR: unexpected failure', content: errorContent(500) };
+      const csrfChecked = method !== 'get' || CSRF_CHECKED_GET_PATHS.has(path);
+      if (op.security?.length && !op.responses['403']) {
+        // A personal token is refused where its scopes do not reach (a route without x-token-scopes refuses all).
+        op.responses['403'] = {
+          description: `FORBIDDEN: a personal token without the scope this route needs${csrfChecked ? '; CSRF_REJECTED: a cookie-authenticated browser request from a foreign origin' : ''}`,
+          content: errorContent(403),
+        };
+      } else if (csrfChecked && !op.responses['403']) {
+        op.responses['403'] = {
+          description: 'CSRF_REJECTED: a cookie-authenticated browser request from a foreign origin',
+          content: errorContent(403, { code: ErrorCode.CSRF_REJECTED, message: 'Cross-site request refused: a browser page from another origin cannot act with this session' }),
+        };
+      }
     }
   }
 }

@@ -46,7 +46,7 @@ export class CreateUserDto {
   @MaxLength(100)
   displayName?: string;
 
-  @ApiPropertyOptional({ enum: ROLES, default: 'user' })
+  @ApiPropertyOptional({ enum: ROLES, description: 'Default: user' })
   @IsOptionalNonNull()
   @IsIn(ROLES)
   role?: Role;

@@ -59,6 +59,7 @@ export class AuthController {
   @SkipThrottle()
   @ApiOperation({ summary: 'End the session and clear its cookies' })
   @ApiEnvelope(MessageDto)
+  @ApiErrors(HttpStatus.BAD_REQUEST)
   async logout(@Body() dto: RefreshDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<MessageDto> {
     await this.auth.logout(credentialOf(req), dto.refreshToken ?? refreshCookieOf(req), req);
     clearSessionCookies(res, this.config);

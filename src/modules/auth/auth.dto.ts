@@ -28,13 +28,14 @@ export class RegisterDto {
 }
 
 export class LoginDto {
-  @ApiProperty({ example: 'user@example.com' })
+  /** The demo account (created outside production in an empty database) by default. */
+  @ApiProperty({ example: 'admin@example.com' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(254)
   username: string;
 
-  @ApiProperty({ example: 'securepassword123' })
+  @ApiProperty({ example: 'admin123' })
   @IsString()
   @IsNotEmpty()
   @MaxLength(PASSWORD_MAX_LENGTH)

@@ -14,7 +14,8 @@ import { abortOnDisconnect } from '../../common/http/sse';
 import { ConcurrencyLimiter } from '../../common/throttling/concurrency-limiter';
 import { RateLimit } from '../../common/throttling/rate-limits';
 import { CreateThreadDto } from '../threads/threads.dto';
-import { ChatCompletionDto, ChatCompletionRequestDto, ConversationDto, GatewayModelDto, GatewayModelListDto, OpenAIErrorDto, TextPartDto } from './gateway.dto';
+import { sseMediaType } from '../../common/openapi/sse';
+import { ChatCompletionChunkDto, ChatCompletionDto, ChatCompletionRequestDto, ConversationDto, GatewayModelDto, GatewayModelListDto, OpenAIErrorDto, TextPartDto } from './gateway.dto';
 import { GatewayService } from './gateway.service';
 import { PersonalTokenGuard } from './personal-token.guard';
 
@@ -64,10 +65,14 @@ export class GatewayController {
     description: 'A chat.completion; with stream: true, text/event-stream of chat.completion.chunk objects ending with data: [DONE]',
     content: {
       'application/json': { schema: { $ref: getSchemaPath(ChatCompletionDto) } },
-      'text/event-stream': { schema: { type: 'string', example: 'data: {"object":"chat.completion.chunk",…}\n\ndata: [DONE]\n\n' } },
+      'text/event-stream': sseMediaType(
+        'chat.completion.chunk objects as `data:` frames, then `data: [DONE]`',
+        { message: { oneOf: [{ $ref: getSchemaPath(ChatCompletionChunkDto) }, { type: 'string', enum: ['[DONE]'] }] } },
+        'data: {"object":"chat.completion.chunk",…}\n\ndata: [DONE]\n\n',
+      ),
     },
   })
-  @ApiExtraModels(ChatCompletionDto)
+  @ApiExtraModels(ChatCompletionDto, ChatCompletionChunkDto)
   @ApiOpenAIErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.UNPROCESSABLE_ENTITY, HttpStatus.BAD_GATEWAY, HttpStatus.GATEWAY_TIMEOUT)
   async chatCompletions(
     @CurrentUser() user: AuthUser,
@@ -92,7 +97,7 @@ export class GatewayController {
   @Get('models/:model')
   @ApiOperation({ operationId: 'retrieveGatewayModel', summary: 'OpenAI-compatible: one model this token can use' })
   @ApiResponse({ status: 200, type: GatewayModelDto })
-  @ApiOpenAIErrors(HttpStatus.NOT_FOUND)
+  @ApiOpenAIErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND)
   async retrieveModel(@CurrentUser() user: AuthUser, @Param('model') model: string): Promise<GatewayModelDto> {
     const found = (await this.gateway.listModels(user)).data.find((m) => m.id === model);
     if (!found) throw new AppException(ErrorCode.MODEL_NOT_FOUND, `Model ${model} is not available to you`, HttpStatus.NOT_FOUND);

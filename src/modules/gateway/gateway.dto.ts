@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -110,7 +110,7 @@ export class ChatCompletionRequestDto {
   @Type(() => GatewayMessageDto)
   messages: GatewayMessageDto[];
 
-  @ApiPropertyOptional({ nullable: true, default: false })
+  @ApiPropertyOptional({ nullable: true, description: 'Default: false (one chat.completion)' })
   @IsOptional()
   @IsBoolean()
   stream?: boolean | null;
@@ -182,6 +182,9 @@ export class ChatCompletionRequestDto {
   conversation_id?: string | null;
 }
 
+/** A field OpenAI's format has that Parley always sends as null. */
+const ALWAYS_NULL = { type: 'object', nullable: true, enum: [null], description: 'Always null' } as unknown as ApiPropertyOptions;
+
 export class CompletionUsageDto {
   @ApiProperty()
   prompt_tokens: number;
@@ -207,7 +210,7 @@ export class ChoiceDto {
   message: AssistantMessageDto;
   @ApiProperty({ enum: ['stop', 'length', 'content_filter'] })
   finish_reason: 'stop' | 'length' | 'content_filter';
-  @ApiProperty({ type: Object, nullable: true })
+  @ApiProperty(ALWAYS_NULL)
   logprobs: null;
 }
 
@@ -228,6 +231,40 @@ export class ChatCompletionDto {
   choices: ChoiceDto[];
   @ApiProperty({ type: CompletionUsageDto })
   usage: CompletionUsageDto;
+}
+
+export class ChunkDeltaDto {
+  @ApiPropertyOptional({ enum: ['assistant'], description: 'On the first chunk only' })
+  role?: 'assistant';
+  @ApiPropertyOptional()
+  content?: string;
+}
+
+export class ChunkChoiceDto {
+  @ApiProperty()
+  index: number;
+  @ApiProperty({ type: ChunkDeltaDto })
+  delta: ChunkDeltaDto;
+  @ApiProperty({ type: String, enum: ['stop', 'length', 'content_filter'], nullable: true })
+  finish_reason: 'stop' | 'length' | 'content_filter' | null;
+  @ApiProperty(ALWAYS_NULL)
+  logprobs: null;
+}
+
+/** One `data:` frame of a streamed answer (the stream ends with `data: [DONE]`). */
+export class ChatCompletionChunkDto {
+  @ApiProperty({ example: 'chatcmpl-3f1c…' })
+  id: string;
+  @ApiProperty({ enum: ['chat.completion.chunk'] })
+  object: 'chat.completion.chunk';
+  @ApiProperty({ description: 'Unix seconds' })
+  created: number;
+  @ApiProperty()
+  model: string;
+  @ApiProperty({ type: [ChunkChoiceDto], description: 'Empty on the usage chunk' })
+  choices: ChunkChoiceDto[];
+  @ApiPropertyOptional({ type: CompletionUsageDto, nullable: true, description: 'With stream_options.include_usage: null, then the totals on the last chunk' })
+  usage?: CompletionUsageDto | null;
 }
 
 export class GatewayModelDto {

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Get, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth, ApiExtraModels, ApiOperation, ApiProduces, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
 import { Scopes } from '../../common/decorators/scopes.decorator';
@@ -9,13 +9,29 @@ import { abortOnDisconnect, SseWriter } from '../../common/http/sse';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorator';
 import { ConcurrencyLimiter } from '../../common/throttling/concurrency-limiter';
 import { RateLimit } from '../../common/throttling/rate-limits';
-import { LlmCompleteDto, LlmCompletionDto, LlmPromptDto, LlmStreamQueryDto } from './llm.dto';
+import { sseMediaType, StreamErrorEventDto } from '../../common/openapi/sse';
+import { LlmCompleteDto, LlmCompletionDto, LlmDeltaEventDto, LlmDoneEventDto, LlmPromptDto, LlmStreamQueryDto } from './llm.dto';
+
+const STREAM_DESCRIPTION =
+  'Frames without an event name (`message`): `{"delta":"…"}`…, then `{"done":true,"content":"…"}`; a failure after the first frame is an `event: error` {code, message}';
+const STREAM_RESPONSE = {
+  status: 200,
+  description: STREAM_DESCRIPTION,
+  content: {
+    'text/event-stream': sseMediaType(
+      STREAM_DESCRIPTION,
+      { message: { oneOf: [{ $ref: getSchemaPath(LlmDeltaEventDto) }, { $ref: getSchemaPath(LlmDoneEventDto) }] }, error: StreamErrorEventDto },
+      'data: {"delta":"Hel"}\n\ndata: {"done":true,"content":"Hello"}\n\n',
+    ),
+  },
+};
 import { LlmService } from './llm.service';
 
 @ApiTags('llm')
 @ApiCookieAuth('cookie')
 @ApiBearerAuth('bearer')
 @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN, HttpStatus.NOT_FOUND, HttpStatus.UNPROCESSABLE_ENTITY, HttpStatus.TOO_MANY_REQUESTS, HttpStatus.BAD_GATEWAY)
+@ApiExtraModels(LlmDeltaEventDto, LlmDoneEventDto, StreamErrorEventDto)
 @RateLimit('llm')
 @Controller('llm')
 @Scopes('models')
@@ -51,7 +67,7 @@ export class LlmController {
     summary: 'One prompt, streamed: `data: {"delta":"…"}` frames, then `data: {"done":true,"content":"…"}`; a failure after the first frame is an `event: error` frame',
   })
   @ApiProduces('text/event-stream')
-  @ApiResponse({ status: 200, description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string', example: 'data: {"delta":"Hel"}\n\ndata: {"done":true,"content":"Hello"}\n\n' } } } })
+  @ApiResponse(STREAM_RESPONSE)
   async stream(@CurrentUser() user: AuthUser, @Query() query: LlmStreamQueryDto, @Res() res: Response): Promise<void> {
     this.limiter.holdCall(user, res, { stream: true });
     const call = await this.llm.prepare(user, query);
@@ -79,7 +95,7 @@ export class LlmController {
     summary: 'As GET /api/llm/stream, with the parameters in a JSON body (same fields): SSE `data: {"delta":"…"}` frames, then `data: {"done":true,"content":"…"}`',
   })
   @ApiProduces('text/event-stream')
-  @ApiResponse({ status: 200, description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string', example: 'data: {"delta":"Hel"}\n\ndata: {"done":true,"content":"Hello"}\n\n' } } } })
+  @ApiResponse(STREAM_RESPONSE)
   streamPost(@CurrentUser() user: AuthUser, @Body() body: LlmPromptDto, @Res() res: Response): Promise<void> {
     return this.stream(user, body, res);
   }

@@ -16,7 +16,7 @@ export class LlmPromptDto {
   @MaxLength(200)
   model?: string;
 
-  @ApiPropertyOptional({ example: 'openai', default: 'openai', description: "Provider instance whose first catalog model is used when `model` is absent" })
+  @ApiPropertyOptional({ example: 'openai', description: 'Provider instance whose first catalog model is used when `model` is absent. Default: openai' })
   @IsOptionalNonNull()
   @IsString()
   @Matches(/^[a-z0-9][a-z0-9_-]{0,63}$/)
@@ -43,7 +43,7 @@ export class LlmPromptDto {
 }
 
 export class LlmCompleteDto extends LlmPromptDto {
-  @ApiPropertyOptional({ default: true, description: 'Use the response cache when the server has one (LLM_CACHE_ENABLED)' })
+  @ApiPropertyOptional({ description: 'Use the response cache when the server has one (LLM_CACHE_ENABLED). Default: true' })
   @IsOptionalNonNull()
   @IsBoolean()
   useCache?: boolean;
@@ -80,4 +80,18 @@ export class LlmCompletionDto {
   usage: LlmUsageDto;
   @ApiProperty({ description: 'Answered from the response cache (no provider call)' })
   cached: boolean;
+}
+
+// Frames of /api/llm/stream: `data:` lines without an event name, then at most one `event: error`.
+
+export class LlmDeltaEventDto {
+  @ApiProperty({ description: 'The next piece of the answer' })
+  delta: string;
+}
+
+export class LlmDoneEventDto {
+  @ApiProperty({ enum: [true] })
+  done: true;
+  @ApiProperty({ description: 'The whole answer' })
+  content: string;
 }

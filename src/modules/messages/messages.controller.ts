@@ -11,13 +11,36 @@ import { ConcurrencyLimiter } from '../../common/throttling/concurrency-limiter'
 import { RateLimit } from '../../common/throttling/rate-limits';
 import { AppConfig } from '../../config/app.config';
 import { SequencedEvent } from '../../infra/stream-bus/stream-bus';
-import { CancelledDto, ExchangeDto, ListMessagesQueryDto, MessageListDto, MessageParamsDto, SendMessageDto, ThreadModelParamsDto } from './messages.dto';
+import { sseMediaType, sseModels } from '../../common/openapi/sse';
+import {
+  CancelledDto,
+  CloseEventDto,
+  ExchangeDto,
+  ListMessagesQueryDto,
+  MessageCompleteEventDto,
+  MessageErrorEventDto,
+  MessageListDto,
+  MessageParamsDto,
+  MessageStartEventDto,
+  SendMessageDto,
+  ThreadModelParamsDto,
+  TokenEventDto,
+} from './messages.dto';
 import { MessagesService } from './messages.service';
 
 const SSE_DESCRIPTION =
   'With `stream: true`: `text/event-stream` of `message_start` {messageId, userMessageId, timestamp}, ' +
   '`token` {token, messageId}…, then `message_complete` {messageId, totalTokens, finishReason, timestamp} or ' +
   '`error` {code, message, messageId}, then `close` {}. Each event has an `id:` for Last-Event-ID; heartbeats are comments.';
+
+const ANSWER_EVENTS = {
+  message_start: MessageStartEventDto,
+  token: TokenEventDto,
+  message_complete: MessageCompleteEventDto,
+  error: MessageErrorEventDto,
+  close: CloseEventDto,
+};
+const ANSWER_STREAM = sseMediaType(SSE_DESCRIPTION, ANSWER_EVENTS, 'id: 1\nevent: message_start\ndata: {"messageId":"…","timestamp":"…"}\n\n');
 
 /** Writes bus events as SSE frames until `close`, or until the client goes away. */
 async function pipeEvents(sse: SseWriter, events: AsyncIterable<SequencedEvent>): Promise<void> {
@@ -31,7 +54,7 @@ async function pipeEvents(sse: SseWriter, events: AsyncIterable<SequencedEvent>)
 @ApiTags('messages')
 @ApiCookieAuth('cookie')
 @ApiBearerAuth('bearer')
-@ApiExtraModels(ExchangeDto)
+@ApiExtraModels(ExchangeDto, ...sseModels(ANSWER_EVENTS))
 @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN, HttpStatus.NOT_FOUND, HttpStatus.TOO_MANY_REQUESTS)
 @Controller('threads/:threadId/models/:modelId/messages')
 export class MessagesController {
@@ -64,10 +87,16 @@ export class MessagesController {
       'application/json': {
         schema: {
           type: 'object',
-          properties: { success: { type: 'boolean', enum: [true] }, data: { $ref: getSchemaPath(ExchangeDto) }, timestamp: { type: 'string' }, requestId: { type: 'string' } },
+          required: ['success', 'data', 'timestamp', 'requestId'],
+          properties: {
+            success: { type: 'boolean', enum: [true] },
+            data: { $ref: getSchemaPath(ExchangeDto) },
+            timestamp: { type: 'string', format: 'date-time' },
+            requestId: { type: 'string' },
+          },
         },
       },
-      'text/event-stream': { schema: { type: 'string', example: 'id: 1\nevent: message_start\ndata: {"messageId":"…"}\n\n' } },
+      'text/event-stream': ANSWER_STREAM,
     },
   })
   @ApiErrors(HttpStatus.CONFLICT, HttpStatus.UNPROCESSABLE_ENTITY, HttpStatus.BAD_GATEWAY)
@@ -98,7 +127,7 @@ export class MessagesController {
   @ApiOperation({ summary: 'Re-attach to an answer (another tab or device): events after Last-Event-ID, then live ones' })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last event received' })
   @ApiProduces('text/event-stream')
-  @ApiResponse({ status: 200, description: SSE_DESCRIPTION })
+  @ApiResponse({ status: 200, description: SSE_DESCRIPTION, content: { 'text/event-stream': ANSWER_STREAM } })
   async resume(@CurrentUser() user: AuthUser, @Param() p: MessageParamsDto, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response): Promise<void> {
     const after = /^\d{1,9}$/.test(lastEventId ?? '') ? Number(lastEventId) : 0;
     this.limiter.holdStream(user, res);

@@ -55,13 +55,14 @@ export class SendMessageDto {
   temperature?: number;
 
   /** true: `text/event-stream` with message_start, token…, message_complete, close. */
-  @ApiPropertyOptional({ default: false })
+  @ApiPropertyOptional({ description: 'Default: false (one JSON answer)' })
   @IsOptionalNonNull()
   @IsBoolean()
   stream?: boolean;
 }
 
-export class MessageDto {
+/** A stored chat message (named apart from auth's `MessageDto`: schema names are class names). */
+export class ChatMessageDto {
   @ApiProperty({ format: 'uuid' })
   id: string;
   @ApiProperty({ format: 'uuid' })
@@ -85,8 +86,8 @@ export class MessageDto {
 }
 
 export class MessageListDto {
-  @ApiProperty({ type: [MessageDto] })
-  messages: MessageDto[];
+  @ApiProperty({ type: [ChatMessageDto] })
+  messages: ChatMessageDto[];
 }
 
 export class SentUserMessageDto {
@@ -118,3 +119,44 @@ export class CancelledDto {
   @ApiProperty()
   cancelled: boolean;
 }
+
+// Server-Sent Events of an answer (POST …/messages with stream: true, GET …/:messageId/stream).
+
+export class MessageStartEventDto {
+  @ApiProperty({ format: 'uuid', description: 'The assistant message being written' })
+  messageId: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'The stored user message (live streams only; absent on a replay of a stored answer)' })
+  userMessageId?: string;
+  @ApiProperty({ format: 'date-time' })
+  timestamp: string;
+}
+
+export class TokenEventDto {
+  @ApiProperty({ description: 'The next piece of the answer' })
+  token: string;
+  @ApiProperty({ format: 'uuid' })
+  messageId: string;
+}
+
+export class MessageCompleteEventDto {
+  @ApiProperty({ format: 'uuid' })
+  messageId: string;
+  @ApiProperty()
+  totalTokens: number;
+  @ApiProperty({ type: String, enum: ['stop', 'length', 'content_filter', 'other'], nullable: true })
+  finishReason: 'stop' | 'length' | 'content_filter' | 'other' | null;
+  @ApiProperty({ format: 'date-time' })
+  timestamp: string;
+}
+
+export class MessageErrorEventDto {
+  @ApiProperty({ example: 'PROVIDER_ERROR', description: 'An ErrorCode, or CANCELLED when the answer was cancelled' })
+  code: string;
+  @ApiProperty()
+  message: string;
+  @ApiProperty({ format: 'uuid' })
+  messageId: string;
+}
+
+/** The last event of every answer stream: no payload. */
+export class CloseEventDto {}

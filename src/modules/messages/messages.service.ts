@@ -9,10 +9,10 @@ import { SequencedEvent, StreamBus } from '../../infra/stream-bus/stream-bus';
 import { ModerationService } from '../moderation/moderation.service';
 import { ThreadsService } from '../threads/threads.service';
 import { GenerationService } from './generation.service';
-import { ExchangeDto, ListMessagesQueryDto, MessageDto, MessageListDto } from './messages.dto';
+import { ChatMessageDto, ExchangeDto, ListMessagesQueryDto, MessageListDto } from './messages.dto';
 import { MessagesRepository } from './messages.repository';
 
-export function toMessageDto(m: Message): MessageDto {
+export function toMessageDto(m: Message): ChatMessageDto {
   return {
     id: m.id,
     threadId: m.threadId,

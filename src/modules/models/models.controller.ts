@@ -1,22 +1,27 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCookieAuth, ApiExtraModels, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
 import { Scopes, SessionOnly } from '../../common/decorators/scopes.decorator';
 import { RawResponse } from '../../common/http/envelope';
 import { SseWriter } from '../../common/http/sse';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorator';
+import { sseMediaType, sseModels, StreamErrorEventDto } from '../../common/openapi/sse';
 import { ConcurrencyLimiter } from '../../common/throttling/concurrency-limiter';
 import { RateLimit } from '../../common/throttling/rate-limits';
 import { AuditAction, AuditService } from '../audit/audit.service';
 import { ModelLoadService } from './model-load.service';
-import { LoadStartedDto, LoadStreamQueryDto, ModelListDto, ModelParamDto, ModelStatusDto } from './models.dto';
+import { LoadProgressEventDto, LoadStartedDto, LoadStreamQueryDto, ModelListDto, ModelLoadedEventDto, ModelParamDto, ModelStatusDto } from './models.dto';
+
+const LOAD_EVENTS = { progress: LoadProgressEventDto, loaded: ModelLoadedEventDto, error: StreamErrorEventDto };
+const LOAD_DESCRIPTION = '`progress` {status, progress, message}… then `loaded` {modelId, durationMs} or `error` {code, message}; each event has an `id:`';
 import { ModelsService } from './models.service';
 
 @ApiTags('models')
 @ApiCookieAuth('cookie')
 @ApiBearerAuth('bearer')
 @ApiErrors(HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN, HttpStatus.TOO_MANY_REQUESTS)
+@ApiExtraModels(...sseModels(LOAD_EVENTS))
 @Controller('models')
 export class ModelsController {
   constructor(
@@ -68,7 +73,11 @@ export class ModelsController {
   @RateLimit('models.status')
   @ApiOperation({ summary: 'Load progress as Server-Sent Events: `progress`… then `loaded` or `error`. Only for users who may load models' })
   @ApiProduces('text/event-stream')
-  @ApiResponse({ status: 200, description: 'event: progress {status, progress, message} … event: loaded {modelId, durationMs} | event: error {code, message}' })
+  @ApiResponse({
+    status: 200,
+    description: LOAD_DESCRIPTION,
+    content: { 'text/event-stream': sseMediaType(LOAD_DESCRIPTION, LOAD_EVENTS, 'id: 0\nevent: progress\ndata: {"status":"pulling","progress":12,"message":"pulling manifest"}\n\n') },
+  })
   @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.FORBIDDEN, HttpStatus.NOT_FOUND)
   loadStream(@CurrentUser() user: AuthUser, @Param() params: ModelParamDto, @Query() query: LoadStreamQueryDto, @Res() res: Response): void {
     const job = this.loads.job(user, params.modelId, query.jobId);

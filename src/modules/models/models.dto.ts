@@ -153,3 +153,21 @@ export class LoadStreamQueryDto {
   @MaxLength(100)
   jobId: string;
 }
+
+// Server-Sent Events of GET /api/models/:modelId/load/stream.
+
+export class LoadProgressEventDto {
+  @ApiProperty({ enum: ['pulling', 'loading', 'loaded'] })
+  status: 'pulling' | 'loading' | 'loaded';
+  @ApiProperty({ minimum: 0, maximum: 100 })
+  progress: number;
+  @ApiProperty({ example: 'pulling manifest' })
+  message: string;
+}
+
+export class ModelLoadedEventDto {
+  @ApiProperty({ example: 'gemma-2b-local' })
+  modelId: string;
+  @ApiProperty()
+  durationMs: number;
+}

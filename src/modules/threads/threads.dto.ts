@@ -7,7 +7,7 @@ export const TITLE_MAX_LENGTH = 200;
 
 export class ListThreadsQueryDto extends PageQueryDto {
   /** Full-text search over titles, summaries and message content; typo-tolerant on titles. Results are ranked. */
-  @ApiPropertyOptional({ example: 'architecture' })
+  @ApiPropertyOptional()
   @IsOptionalNonNull()
   @IsString()
   @MinLength(1)
@@ -115,7 +115,16 @@ export class DeletedThreadDto {
   deletedMessages: number;
 }
 
+export class RenamedThreadInfoDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+  @ApiProperty({ example: 'Updated Thread Title' })
+  title: string;
+  @ApiProperty({ format: 'date-time' })
+  updatedAt: Date;
+}
+
 export class RenamedThreadDto {
-  @ApiProperty({ type: Object, example: { id: 'uuid', title: 'Updated Thread Title', updatedAt: '2024-01-15T10:50:00Z' } })
-  thread: { id: string; title: string; updatedAt: Date };
+  @ApiProperty({ type: RenamedThreadInfoDto })
+  thread: RenamedThreadInfoDto;
 }
