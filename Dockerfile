@@ -1,13 +1,15 @@
 # syntax=docker/dockerfile:1
+# Node 22 LTS (the supported version; Parley also runs on Node 20.19+), Debian bookworm (glibc).
 
 # --- build: full dependencies, generated Prisma client and Swagger metadata, compiled dist
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY scripts ./scripts
 COPY prisma ./prisma
 COPY prisma.config.ts ./
-# npm install (not ci): see TOOLCHAIN.md, optional platform packages break `npm ci`.
+# npm install, not npm ci: the lockfile lists other platforms' optional native packages,
+# which make `npm ci` fail here; npm install skips them and still follows the lockfile.
 RUN npm install --no-audit --no-fund
 COPY nest-cli.json tsconfig.json ./
 COPY src ./src
@@ -15,14 +17,16 @@ ARG GIT_COMMIT
 ENV GIT_COMMIT=${GIT_COMMIT}
 RUN npm run build
 
-# --- deps: production dependencies only
-FROM node:20-bookworm-slim AS deps
+# --- deps: production dependencies only. --ignore-scripts is safe: argon2 ships N-API
+# prebuilt binaries (linux-x64 and arm64, glibc) that load on any Node version, so nothing
+# is compiled; the Prisma client is generated in the build stage and compiled into dist.
+FROM node:22-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # --- runtime: non-root, no secrets baked in (give JWT_SECRET, ENCRYPTION_KEY, DATABASE_URL at run time)
-FROM node:20-bookworm-slim AS runtime
+FROM node:22-bookworm-slim AS runtime
 # HOST: outside production Parley binds 127.0.0.1 by default; a container must listen on all interfaces.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \

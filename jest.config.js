@@ -1,5 +1,5 @@
 // Nest 12 ships ES modules only: jest runs under --experimental-vm-modules and swc
-// transforms our TypeScript and Nest's ESM files to CommonJS (see TOOLCHAIN.md).
+// transforms our TypeScript and Nest's ESM files to CommonJS.
 const swc = [
   '@swc/jest',
   {
@@ -27,5 +27,7 @@ module.exports = {
     { ...common, displayName: 'e2e', rootDir: 'test', testRegex: '.*\\.e2e-spec\\.ts$' },
     // Needs the real PostgreSQL and Redis (TEST_DATABASE_URL's server, TEST_REDIS_URL): `npm run test:integration`.
     { ...common, displayName: 'integration', rootDir: 'test/integration', testRegex: '.*\\.int-spec\\.ts$' },
+    // Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it): `npm run test:browser`.
+    { ...common, displayName: 'browser', rootDir: 'test', testRegex: '.*\\.browser-spec\\.ts$' },
   ],
 };

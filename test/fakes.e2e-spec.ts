@@ -115,7 +115,7 @@ describe('fake upstreams against the real SDKs', () => {
   describe('Anthropic', () => {
     const fake = new FakeAnthropic();
     const client = (maxRetries = 0) => new Anthropic({ apiKey: 'sk-ant-test', baseURL: fake.url, maxRetries });
-    const params = { model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user' as const, content: 'hi' }] };
+    const params = { model: 'claude-sonnet-5-5', max_tokens: 100, messages: [{ role: 'user' as const, content: 'hi' }] };
     beforeAll(() => fake.start());
     afterAll(() => fake.stop());
     beforeEach(() => fake.reset());
@@ -186,8 +186,8 @@ describe('fake upstreams against the real SDKs', () => {
 
     it('lists models', async () => {
       const page = await client().models.list();
-      expect(page.data.map((m) => m.id)).toEqual(['claude-sonnet-4-5', 'claude-haiku-4-5']);
-      expect(page.data[0]).toMatchObject({ type: 'model', display_name: 'claude sonnet 4 5' });
+      expect(page.data.map((m) => m.id)).toEqual(['claude-sonnet-5-5', 'claude-haiku-5-5']);
+      expect(page.data[0]).toMatchObject({ type: 'model', display_name: 'claude sonnet 5 5' });
     });
   });
 

@@ -16,7 +16,7 @@ const fakes: FakeUpstream[] = [openai, anthropic, gemini, ollama];
 /** Each provider instance of the registry, its fake and a model name the fake accepts. */
 const PROVIDERS: Array<[name: string, fake: FakeUpstream, model: string]> = [
   ['openai', openai, 'gpt-4o-mini'],
-  ['anthropic', anthropic, 'claude-sonnet-4-5'],
+  ['anthropic', anthropic, 'claude-sonnet-5-5'],
   ['google', gemini, 'gemini-2.5-flash'],
   ['ollama', ollama, 'llama3.2:1b'],
 ];

@@ -237,6 +237,11 @@ describe('Concurrency caps (e2e)', () => {
     const replaced = await call(a);
     expect(replaced.status).toBe(200);
     [replaced, first[1], other].forEach((s) => s.close());
+    // Each call that went through records its usage once it ends; wait for those writes
+    // so none is left running when the app (and its database) closes.
+    const prisma = t.app.get(PrismaService);
+    for (let i = 0; i < 200 && (await prisma.usageRecord.count({ where: { userId: carol.user.id } })) < 4; i++) await sleep(25);
+    expect(await prisma.usageRecord.count({ where: { userId: carol.user.id } })).toBe(4);
   });
 });
 
@@ -276,7 +281,8 @@ describe('Model loads and audit (e2e)', () => {
     const stream = await t.http().get(`/api/models/gemma-2b-local/load/stream?jobId=${jobId}`).set(admin.auth).buffer(true).expect(200);
     expect(stream.text).toMatch(/event: loaded/);
 
-    const audit = await prisma.auditLog.findMany({ where: { action: 'models.load_requested', target: 'gemma-2b-local' } });
+    // This admin's rows only: on PostgreSQL other suites share the audit log.
+    const audit = await prisma.auditLog.findMany({ where: { action: 'models.load_requested', target: 'gemma-2b-local', actorId: admin.user.id } });
     expect(audit).toEqual([expect.objectContaining({ actorId: admin.user.id, requestId: started.headers['x-request-id'], metadata: { jobId, joined: false } })]);
   });
 

@@ -13,7 +13,7 @@ const ERROR_TYPES: Record<number, string> = {
 
 /** Anthropic Messages API: POST /v1/messages (JSON or SSE), GET /v1/models. */
 export class FakeAnthropic extends FakeUpstream {
-  protected readonly defaultModels = ['claude-sonnet-4-5', 'claude-haiku-4-5'];
+  protected readonly defaultModels = ['claude-sonnet-5-5', 'claude-haiku-5-5'];
   private seq = 0;
 
   protected routes(): Route[] {
@@ -43,7 +43,7 @@ export class FakeAnthropic extends FakeUpstream {
       id: `msg_fake${++this.seq}`,
       type: 'message',
       role: 'assistant',
-      model: body?.model ?? 'claude-sonnet-4-5',
+      model: body?.model ?? 'claude-sonnet-5-5',
       content: [] as unknown[],
       stop_reason: null as string | null,
       stop_sequence: null,

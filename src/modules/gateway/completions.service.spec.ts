@@ -1,4 +1,4 @@
-import { HttpStatus } from '@nestjs/common';
+import { HttpStatus, Logger } from '@nestjs/common';
 import type { AuthUser } from '../../common/decorators/current-user.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { LifecycleService } from '../../common/lifecycle/lifecycle.service';
@@ -39,6 +39,13 @@ async function* chunks(...items: Array<StreamChunk | Error>): AsyncIterable<Stre
 }
 
 describe('CompletionsService', () => {
+  // Its "Model call" lines and the expected "Completion failed" errors: not the test output's business.
+  beforeEach(() => {
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
   it('records one complete call with the provider counts, before the final chunk is handed out', async () => {
     const { service, prepare, recorded } = setup(() =>
       chunks({ type: 'text', text: 'Hello' }, { type: 'done', finishReason: 'stop', usage: { inputTokens: 9, outputTokens: 1 } }),

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { createHash } from 'node:crypto';
 import type { AuthUser } from '../../common/decorators/current-user.decorator';
 import { AppException } from '../../common/errors/app.exception';
+import { ErrorCode } from '../../common/errors/error-codes';
 import { AppConfig } from '../../config/app.config';
 import { CallResult, CompletionsService, PreparedCall } from '../gateway/completions.service';
 import { ChatMessage } from '../models/model-provider';
@@ -10,9 +11,11 @@ import { ModelsService } from '../models/models.service';
 import { LlmCompleteDto, LlmCompletionDto, LlmPromptDto } from './llm.dto';
 
 const DEFAULT_PROVIDER = 'openai';
+/** The offline demo provider: the fallback default when no key serves DEFAULT_PROVIDER. */
+const DEMO_PROVIDER = 'demo';
 
 /**
- * Seed 003's stateless endpoints: one prompt in, one answer out, nothing stored but usage.
+ * The stateless endpoints (/api/llm): one prompt in, one answer out, nothing stored but usage.
  * Non-streaming answers may come from a per-process cache (LLM_CACHE_ENABLED), keyed by
  * user, model and every parameter, bounded in entries and age.
  */
@@ -60,15 +63,38 @@ export class LlmService {
 
   /** Validates and resolves before anything is sent, so a bad request is a plain HTTP error. */
   async prepare(user: AuthUser, dto: LlmPromptDto): Promise<PreparedCall> {
-    const modelId = dto.model ?? (dto.provider ? undefined : this.config.llmDefaultModel) ?? this.models.firstOf(dto.provider ?? DEFAULT_PROVIDER).id;
+    const configured = dto.model ?? (dto.provider ? undefined : this.config.llmDefaultModel);
+    const modelId = configured ?? this.models.firstOf(dto.provider ?? DEFAULT_PROVIDER).id;
     const system = dto.system ?? this.config.llmSystemPrompt;
     const messages: ChatMessage[] = [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: dto.prompt }];
-    const call = await this.completions.prepare(user, 'llm', modelId, messages, { temperature: dto.temperature, maxTokens: dto.maxTokens });
+    const parameters = { temperature: dto.temperature, maxTokens: dto.maxTokens };
+    let call: PreparedCall;
+    try {
+      call = await this.completions.prepare(user, 'llm', modelId, messages, parameters);
+    } catch (error) {
+      // Nothing named a model or a provider and no key serves the default provider (a fresh
+      // clone): the demo model answers rather than a 422 asking for a key nobody chose.
+      const demo = !configured && !dto.provider && isKeyRequired(error) ? this.demoModel() : undefined;
+      if (!demo) throw error;
+      call = await this.completions.prepare(user, 'llm', demo, messages, parameters);
+    }
     if (dto.provider && call.entry.provider !== dto.provider) {
       throw AppException.validation('Invalid request parameters', { fields: { provider: [`${call.entry.id} is served by ${call.entry.provider}, not ${dto.provider}`] } });
     }
     return call;
   }
+
+  private demoModel(): string | undefined {
+    try {
+      return this.models.firstOf(DEMO_PROVIDER).id;
+    } catch {
+      return undefined; // the demo provider is off (production, DEMO_PROVIDER_ENABLED=false)
+    }
+  }
+}
+
+function isKeyRequired(error: unknown): boolean {
+  return error instanceof AppException && error.code === ErrorCode.API_KEY_REQUIRED;
 }
 
 function cacheKey(userId: string, call: PreparedCall, dto: LlmCompleteDto): string {

@@ -1,4 +1,4 @@
-import { HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { backOff } from 'exponential-backoff';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
@@ -22,6 +22,11 @@ class ProviderTimeoutError extends Error {
 /** Which provider instance a user key belongs to, and back. */
 export const KEY_OF_PROVIDER: Record<string, KeyProvider> = { openai: 'openai', anthropic: 'claude', google: 'google' };
 
+/** The server-key variables of the built-in providers, for the start log. */
+const KEY_VARIABLES: Record<string, string> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', google: 'GOOGLE_API_KEY' };
+/** How long the start-up probe of Ollama may take (it runs after start, never delaying it). */
+const OLLAMA_PROBE_MS = 2_000;
+
 function parseJson<T>(value: string | undefined, fallback: T): T {
   return value ? (JSON.parse(value) as T) : fallback;
 }
@@ -31,7 +36,7 @@ function parseJson<T>(value: string | undefined, fallback: T): T {
  * calls are retried (before the first token only) and their errors translated.
  */
 @Injectable()
-export class ProviderRegistry {
+export class ProviderRegistry implements OnApplicationBootstrap {
   private readonly logger = new Logger('Providers');
   private readonly providers = new Map<string, ModelProvider>();
   private readonly serverKeys = new Map<string, string>();
@@ -55,7 +60,41 @@ export class ProviderRegistry {
     this.add(new GoogleProvider(config.GOOGLE_BASE_URL), config.GOOGLE_API_KEY);
     if (config.OLLAMA_ENABLED) this.add(new OllamaProvider(config.OLLAMA_BASE_URL));
     if (config.demoProviderEnabled) this.add(new DemoProvider(config.DEMO_TOKEN_DELAY_MS));
-    this.logger.log(`Providers enabled: ${[...this.providers.keys()].join(', ')}`);
+  }
+
+  /** What the start log says of each provider: usable, needing a key, or disabled. */
+  private describe(): string[] {
+    const usable: string[] = [];
+    const needKey: string[] = [];
+    const unchecked: string[] = [];
+    for (const p of this.providers.values()) {
+      if (p.kind === 'demo') usable.push('demo (offline, no key)');
+      else if (p.kind === 'ollama') unchecked.push(`ollama (${this.config.OLLAMA_BASE_URL}: probing)`);
+      else if (this.serverKeys.has(p.name)) usable.push(`${p.name} (server key, not verified)`);
+      else if (KEY_VARIABLES[p.name]) needKey.push(`${p.name} (${KEY_VARIABLES[p.name]})`);
+      // Extra OpenAI-compatible servers may need no key (local servers): not checked here.
+      else unchecked.push(`${p.name} (OpenAI-compatible, no key set, not checked)`);
+    }
+    const disabled = [...(this.config.OLLAMA_ENABLED ? [] : ['ollama (OLLAMA_ENABLED=false)']), ...(this.config.demoProviderEnabled ? [] : [`demo (${this.config.DEMO_PROVIDER_ENABLED === false ? 'DEMO_PROVIDER_ENABLED=false' : 'off in production unless DEMO_PROVIDER_ENABLED=true'})`])];
+    return [
+      `usable: ${usable.join(', ') || 'none'}`,
+      ...(needKey.length ? [`no server key, usable with a user's own key: ${needKey.join(', ')}`] : []),
+      ...(unchecked.length ? [`not checked yet: ${unchecked.join(', ')}`] : []),
+      ...(disabled.length ? [`disabled: ${disabled.join(', ')}`] : []),
+    ];
+  }
+
+  /** At start: which providers are usable; then, in the background, one short probe tells whether Ollama answers. */
+  onApplicationBootstrap(): void {
+    this.logger.log(`Providers: ${this.describe().join('; ')}`);
+    const ollama = [...this.providers.values()].find((p) => p.kind === 'ollama');
+    if (!ollama) return;
+    const url = this.config.OLLAMA_BASE_URL;
+    ollama.listModels(undefined, AbortSignal.timeout(OLLAMA_PROBE_MS)).then(
+      (models) => this.logger.log(`Ollama at ${url} is reachable: ${models.length} model(s) installed`),
+      (error: unknown) =>
+        this.logger.log(`Ollama at ${url} is unreachable (${(error as Error)?.message ?? error}): its models are listed as unavailable until it answers`),
+    );
   }
 
   private add(provider: ModelProvider, serverKey?: string): void {

@@ -9,6 +9,7 @@ import { CatalogEntry } from '../models/models.dto';
 import { ProviderRegistry } from '../models/provider-registry';
 import { TokenCounter } from '../models/token-counter';
 import { SummaryDto } from './summarization.dto';
+import { SUMMARY_INSTRUCTIONS, TITLE_INSTRUCTIONS } from './summarization.prompts';
 import { SummarizationRepository } from './summarization.repository';
 
 /** Seed 001's bounds for a summary. */
@@ -17,12 +18,6 @@ const TITLE_MAX_TOKENS = 20;
 /** The newest exchange stays verbatim in the context; older messages get summarized. */
 const KEEP_RECENT = 2;
 const CALL_TIMEOUT_MS = 60_000;
-
-const SUMMARY_INSTRUCTIONS =
-  'You maintain the running summary of a conversation between a user and an assistant. ' +
-  'Write one summary, 300 to 700 tokens, that merges the previous summary with the new messages: ' +
-  'keep facts, decisions, names, numbers and open questions; drop small talk. Answer with the summary only.';
-const TITLE_INSTRUCTIONS = 'Write a title of at most six words for a conversation that starts with the message below. Answer with the title only, no quotes.';
 
 interface SummarizeJob {
   userId: string;
