@@ -1756,6 +1756,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     authLogin: {
@@ -1886,6 +1908,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -2032,6 +2076,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     authLogout: {
@@ -2130,6 +2196,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     healthLive: {
@@ -2177,6 +2265,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     healthHealthz: {
@@ -2216,6 +2326,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -2445,6 +2577,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     profileGet: {
@@ -2544,6 +2698,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -2690,6 +2866,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     profileSetKeys: {
@@ -2820,6 +3018,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -2984,6 +3204,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     profileChangePassword: {
@@ -3122,6 +3364,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     profileListTokens: {
@@ -3221,6 +3485,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -3387,6 +3673,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     profileRevokeToken: {
@@ -3543,6 +3851,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     modelsList: {
@@ -3642,6 +3972,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -3798,6 +4150,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -3982,6 +4356,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     modelsLoadStream: {
@@ -4133,6 +4529,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     threadsList: {
@@ -4276,6 +4694,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     threadsCreate: {
@@ -4406,6 +4846,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -4570,6 +5032,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     threadsDelete: {
@@ -4718,6 +5202,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -4878,6 +5384,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -5063,6 +5591,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     messagesList: {
@@ -5217,6 +5767,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -5447,6 +6019,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     messagesResume: {
@@ -5593,6 +6187,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -5779,6 +6395,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     getUsage: {
@@ -5916,6 +6554,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     createChatCompletion: {
@@ -6017,6 +6677,15 @@ export interface operations {
                 };
             };
             /** @description OpenAI's error format */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
             504: {
                 headers: {
                     [name: string]: unknown;
@@ -6100,6 +6769,15 @@ export interface operations {
                     "application/json": components["schemas"]["OpenAIErrorDto"];
                 };
             };
+            /** @description OpenAI's error format */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
         };
     };
     listGatewayModels: {
@@ -6148,6 +6826,15 @@ export interface operations {
             };
             /** @description OpenAI's error format */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6232,6 +6919,15 @@ export interface operations {
                     "application/json": components["schemas"]["OpenAIErrorDto"];
                 };
             };
+            /** @description OpenAI's error format */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
         };
     };
     getConversation: {
@@ -6309,6 +7005,15 @@ export interface operations {
             };
             /** @description OpenAI's error format */
             501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6514,6 +7219,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     llmStream: {
@@ -6703,6 +7430,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "PROVIDER_ERROR",
                      *         "message": "The model provider failed"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -6902,6 +7651,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     adminListUsers: {
@@ -7035,6 +7806,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -7201,6 +7994,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     adminGetUser: {
@@ -7349,6 +8164,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -7525,6 +8362,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
@@ -7713,6 +8572,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     adminGetUserUsage: {
@@ -7872,6 +8753,28 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     adminListAudit: {
@@ -8005,6 +8908,28 @@ export interface operations {
                      *       "error": {
                      *         "code": "INTERNAL_ERROR",
                      *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
                      *       },
                      *       "timestamp": "2024-01-15T10:30:00.000Z",
                      *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"

@@ -111,7 +111,8 @@ export function fixNullables(document: OpenAPIObject): void {
 
 
 /**
- * Any operation can fail unexpectedly: document the 500 envelope everywhere. Writes (and
+ * Any operation can fail unexpectedly, or meet a database outage: document the 500 and 503
+ * envelopes everywhere. Writes (and
  * the billed GET /api/llm/stream) made with the session cookie from a foreign origin are
  * refused before any controller runs (csrf.ts): 403 CSRF_REJECTED, sign-in included. A
  * secured route refuses personal tokens its scopes do not cover: 403 FORBIDDEN.
@@ -121,6 +122,12 @@ function addDefaultErrors(document: OpenAPIObject): void {
     for (const [method, op] of Object.entries({ get: item.get, post: item.post, put: item.put, patch: item.patch, delete: item.delete })) {
       if (!op) continue;
       op.responses['500'] ??= { description: 'INTERNAL_ERROR: unexpected failure', content: errorContent(500) };
+      // Any operation can meet a database outage (or a drain): 503 with Retry-After, never a 500.
+      op.responses['503'] ??= {
+        description: 'SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds',
+        headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } } },
+        content: errorContent(503, { code: ErrorCode.SERVICE_UNAVAILABLE, message: 'The database is unavailable, try again shortly' }),
+      };
       const csrfChecked = method !== 'get' || CSRF_CHECKED_GET_PATHS.has(path);
       if (op.security?.length && !op.responses['403']) {
         // A personal token is refused where its scopes do not reach (a route without x-token-scopes refuses all).

@@ -40,7 +40,7 @@ const GatewayBody = () => Body(createValidationPipe({ forbidUnknownFields: false
 @Scopes('models')
 @RateLimit('gateway')
 @RawResponse()
-@ApiOpenAIErrors(HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN, HttpStatus.TOO_MANY_REQUESTS, HttpStatus.INTERNAL_SERVER_ERROR)
+@ApiOpenAIErrors(HttpStatus.UNAUTHORIZED, HttpStatus.FORBIDDEN, HttpStatus.TOO_MANY_REQUESTS, HttpStatus.INTERNAL_SERVER_ERROR, HttpStatus.SERVICE_UNAVAILABLE)
 export class GatewayController {
   constructor(
     private readonly gateway: GatewayService,
