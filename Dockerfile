@@ -8,22 +8,25 @@ COPY package.json package-lock.json ./
 COPY scripts ./scripts
 COPY prisma ./prisma
 COPY prisma.config.ts ./
-# npm install, not npm ci: the lockfile lists other platforms' optional native packages,
-# which make `npm ci` fail here; npm install skips them and still follows the lockfile.
-RUN npm install --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY nest-cli.json tsconfig.json ./
 COPY src ./src
 ARG GIT_COMMIT
 ENV GIT_COMMIT=${GIT_COMMIT}
 RUN npm run build
 
-# --- deps: production dependencies only. --ignore-scripts is safe: argon2 ships N-API
-# prebuilt binaries (linux-x64 and arm64, glibc) that load on any Node version, so nothing
-# is compiled; the Prisma client is generated in the build stage and compiled into dist.
+# --- deps: production dependencies only, without install scripts (the Prisma client is
+# generated in the build stage and compiled into dist). argon2 is then built from source:
+# its prebuilt binary was seen to crash at require() on Debian 12, and a rebuild fixed it.
+# The compiler stays in this stage; the runtime image gets only node_modules.
 FROM node:22-bookworm-slim AS deps
 WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm rebuild argon2 --build-from-source \
+ && node -e "require('argon2')" \
+ && npm cache clean --force
 
 # --- runtime: non-root, no secrets baked in (give JWT_SECRET, ENCRYPTION_KEY, DATABASE_URL at run time)
 FROM node:22-bookworm-slim AS runtime
