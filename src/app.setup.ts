@@ -15,6 +15,7 @@ import { ACCESS_COOKIE, createOpenApiDocument, DOCS_PATH, setupSwagger } from '.
 import { AppConfig } from './config/app.config';
 import { isShared } from './config/dev-secrets';
 import { restrictEmbeddedDatabase } from './infra/database/database.adapters';
+import { REFRESH_COOKIE } from './modules/auth/auth.cookies';
 
 /** Request bodies above this are refused with 413 (chat messages are far smaller). */
 const BODY_LIMIT = '1mb';
@@ -31,7 +32,7 @@ function refuseDeepJson(_req: unknown, _res: unknown, body: Buffer): void {
 }
 
 /** The session cookies (access token, and the refresh token sent to /api/refresh only). */
-const SESSION_COOKIES = [ACCESS_COOKIE, 'refresh_token'];
+const SESSION_COOKIES = [ACCESS_COOKIE, REFRESH_COOKIE];
 /** Answers that hand out or end a session: never cached either. */
 const SESSION_PATHS = /^\/api\/(login|register|refresh|logout)\/?$/i;
 

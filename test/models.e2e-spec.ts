@@ -6,6 +6,7 @@ import { ProviderRegistry } from '../src/modules/models/provider-registry';
 import { FakeAnthropic, FakeGemini, FakeOllama, FakeOpenAI, FakeUpstream } from './fakes';
 import { PrismaService } from '../src/infra/database/prisma.service';
 import { createTestApp, DEFAULT_PASSWORD, login, registerUser, SignedIn, TestApp } from './support/test-app';
+import { parseSse } from './support/sse';
 
 const openai = new FakeOpenAI();
 const anthropic = new FakeAnthropic();
@@ -54,16 +55,6 @@ function textBody(res: Response, done: (error: Error | null, body: string) => vo
 }
 
 /** Reads a whole SSE response into its events. */
-function sseEvents(body: string): Array<{ event: string; id?: string; data: any }> {
-  return body
-    .split('\n\n')
-    .filter((frame) => frame.includes('event:'))
-    .map((frame) => {
-      const field = (name: string) => frame.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
-      return { event: field('event')!, id: field('id'), data: JSON.parse(field('data') ?? 'null') };
-    });
-}
-
 describe('Models (e2e)', () => {
   let t: TestApp;
   let registry: ProviderRegistry;
@@ -266,7 +257,7 @@ describe('Models (e2e)', () => {
         .expect(200)
         .expect('Content-Type', /text\/event-stream/)
         .expect('X-Accel-Buffering', 'no');
-      const events = sseEvents(stream.body as string);
+      const events = parseSse(stream.body as string);
       expect(events.at(-1)).toMatchObject({ event: 'loaded', data: { modelId: 'gemma-2b-local' } });
       const progress = events.filter((e) => e.event === 'progress').map((e) => e.data);
       expect(progress.length).toBeGreaterThanOrEqual(3);
@@ -292,7 +283,7 @@ describe('Models (e2e)', () => {
         .buffer(true)
         .parse(textBody)
         .expect(200);
-      expect(sseEvents(stream.body as string).at(-1)).toMatchObject({ event: 'error', data: { code: expect.any(String), message: expect.any(String) } });
+      expect(parseSse(stream.body as string).at(-1)).toMatchObject({ event: 'error', data: { code: expect.any(String), message: expect.any(String) } });
       const status = await t.http().get('/api/models/gemma-2b-local/status').set(admin.auth).expect(200);
       expect(status.body.data).toMatchObject({ status: 'error', error: expect.any(String) });
     });
