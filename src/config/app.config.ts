@@ -91,6 +91,30 @@ export class AppConfig {
   @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
 
+  /** Prefix of every Redis key, stream, channel and queue of this deployment (several can share one Redis). */
+  @Matches(/^[A-Za-z0-9:_-]{1,64}$/, { message: 'REDIS_KEY_PREFIX must be 1-64 letters, digits, ":", "_" or "-"' })
+  REDIS_KEY_PREFIX = 'parley:';
+
+  /** How often a pod renews the heartbeat of each answer it generates (Redis mode). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  GENERATION_HEARTBEAT_MS = 5_000;
+
+  /** An answer whose heartbeat is older than this is finalised as `interrupted` by another pod (its pod died). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(500)
+  @Max(600_000)
+  GENERATION_ORPHAN_AFTER_MS = 20_000;
+
+  /** Bearer token required by GET /metrics; unset = open (keep /metrics off the public ingress then). */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
+  METRICS_TOKEN?: string;
+
   @IsOptional()
   @IsIn(LOG_LEVELS)
   LOG_LEVEL?: LogLevel;
@@ -105,6 +129,13 @@ export class AppConfig {
   @Min(0)
   @Max(600_000)
   SHUTDOWN_GRACE_MS = 10_000;
+
+  /** After SIGTERM, readiness answers 503 while the server keeps serving this long, so load balancers stop routing to it. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(120_000)
+  SHUTDOWN_DELAY_MS = 5_000;
 
   @IsOptional()
   @IsString()
