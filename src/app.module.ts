@@ -7,6 +7,7 @@ import { AppConfig } from './config/app.config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './infra/database/database.module';
 import { RedisModule } from './infra/redis/redis.module';
+import { MetricsModule } from './infra/metrics/metrics.module';
 import { CryptoModule } from './infra/crypto/crypto.module';
 import { AdminModule } from './modules/admin/admin.module';
 import { AuditModule } from './modules/audit/audit.module';
@@ -17,8 +18,10 @@ import { ProfileModule } from './modules/profile/profile.module';
 import { ThreadsModule } from './modules/threads/threads.module';
 import { MessagesModule } from './modules/messages/messages.module';
 import { StreamBusModule } from './infra/stream-bus/stream-bus.module';
+import { BroadcastModule } from './infra/broadcast/broadcast.module';
 import { GenerationsModule } from './infra/generations/generations.module';
 import { QueueModule } from './infra/queue/queue.module';
+import { CacheModule } from './infra/cache/cache.module';
 import { SummarizationModule } from './modules/summarization/summarization.module';
 import { GatewayModule } from './modules/gateway/gateway.module';
 import { LlmModule } from './modules/llm/llm.module';
@@ -40,6 +43,7 @@ export class AppModule {
         CommonModule,
         DatabaseModule,
         RedisModule,
+        MetricsModule,
         CryptoModule,
         AuditModule,
         AuthModule,
@@ -47,9 +51,11 @@ export class AppModule {
         ProfileModule,
         ModelsModule,
         ThreadsModule,
+        BroadcastModule,
         StreamBusModule,
         GenerationsModule,
         QueueModule,
+        CacheModule,
         SummarizationModule,
         MessagesModule,
         UsageModule,

@@ -15,6 +15,8 @@ import { ACCESS_COOKIE, createOpenApiDocument, DOCS_PATH, setupSwagger } from '.
 import { AppConfig } from './config/app.config';
 import { isShared } from './config/dev-secrets';
 import { restrictEmbeddedDatabase } from './infra/database/database.adapters';
+import { httpMetricsMiddleware } from './infra/metrics/http-metrics.middleware';
+import { Metrics } from './infra/metrics/metrics';
 import { REFRESH_COOKIE } from './modules/auth/auth.cookies';
 
 /** Request bodies above this are refused with 413 (chat messages are far smaller). */
@@ -155,6 +157,8 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   app.useLogger(app.get(Logger));
   app.flushLogs();
 
+  // First: request counts and durations see every request, refused and unmatched ones too.
+  app.use(httpMetricsMiddleware(app.get(Metrics)));
   // Before any other middleware, so every log line and error carries the id.
   app.use(requestIdMiddleware);
   app.set('trust proxy', config.trustProxy);
@@ -168,7 +172,11 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   app.use(noStoreForCredentials);
 
   app.setGlobalPrefix('api', {
-    exclude: [{ path: 'healthz', method: RequestMethod.GET }, { path: 'v1/{*path}', method: RequestMethod.ALL }],
+    exclude: [
+      { path: 'healthz', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
+      { path: 'v1/{*path}', method: RequestMethod.ALL },
+    ],
   });
 
   if (config.swaggerEnabled) {

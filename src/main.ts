@@ -24,7 +24,7 @@ async function bootstrap(): Promise<void> {
   }
   const app = await createApp(config);
   installProcessGuards();
-  installSignalHandlers(app, config.SHUTDOWN_GRACE_MS);
+  installSignalHandlers(app, { delayMs: config.SHUTDOWN_DELAY_MS, graceMs: config.SHUTDOWN_GRACE_MS });
   await app.listen(config.PORT, config.host);
   app.get(Logger).log(`Parley listening on http://${config.host}:${config.PORT} (docs at /api/docs)`, 'Bootstrap');
 }

@@ -96,7 +96,7 @@ describe('Readiness and shutdown (e2e)', () => {
 
     const inFlight = get(port, '/api/test/slow');
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const stopped = shutdownGracefully(t.app, 5000);
+    const stopped = shutdownGracefully(t.app, { delayMs: 0, graceMs: 5000 });
     await new Promise((resolve) => setTimeout(resolve, 50));
 
     await expect(get(port, '/api/health/live')).rejects.toThrow(/ECONNREFUSED/);
@@ -112,7 +112,7 @@ describe('Readiness and shutdown (e2e)', () => {
     const port = (t.app.getHttpServer().address() as AddressInfo).port;
     const inFlight = get(port, '/api/test/slow');
     await new Promise((resolve) => setTimeout(resolve, 100));
-    await shutdownGracefully(t.app, 50);
+    await shutdownGracefully(t.app, { delayMs: 0, graceMs: 50 });
     await expect(inFlight).rejects.toThrow(/socket hang up|ECONNRESET/);
   });
 });

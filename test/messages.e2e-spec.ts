@@ -75,7 +75,8 @@ describe('Messages (e2e)', () => {
     expect(res.headers['cache-control']).toMatch(/no-cache/);
     expect(res.headers['x-accel-buffering']).toBe('no');
     expect(res.events.map((e) => e.event)).toEqual(['message_start', 'token', 'token', 'token', 'token', 'message_complete', 'close']);
-    expect(res.events.map((e) => e.id)).toEqual(['1', '2', '3', '4', '5', '6', '7']);
+    // Ids carry the text offset ("Event"=5, "-driven"→12, …), then <length>.1 and <length>.2.
+    expect(res.events.map((e) => e.id)).toEqual(['0', '5', '12', '15', '21', '21.1', '21.2']);
     const messageId = res.events[0].data.messageId;
     expect(res.events.filter((e) => e.event === 'token').map((e) => e.data)).toEqual(
       ['Event', '-driven', ' is', ' great'].map((token) => ({ token, messageId })),

@@ -332,6 +332,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/threads/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Follow a thread: answers starting and ending, title and summary changes (SSE) */
+        get: operations["threadsFollow"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/threads": {
         parameters: {
             query?: never;
@@ -670,7 +687,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ErrorCode: "VALIDATION_ERROR" | "BAD_REQUEST" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "INVALID_REFRESH_TOKEN" | "REGISTRATION_DISABLED" | "FORBIDDEN" | "CSRF_REJECTED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "RATE_LIMITED" | "API_KEY_REQUIRED" | "MODEL_NOT_FOUND" | "MODEL_NOT_LOADABLE" | "PROVIDER_AUTH_FAILED" | "PROVIDER_RATE_LIMITED" | "PROVIDER_UNAVAILABLE" | "PROVIDER_TIMEOUT" | "PROVIDER_ERROR" | "CONTEXT_TOO_LONG" | "CONTENT_REJECTED" | "GENERATION_IN_PROGRESS" | "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE";
+        ErrorCode: "VALIDATION_ERROR" | "BAD_REQUEST" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "INVALID_REFRESH_TOKEN" | "REGISTRATION_DISABLED" | "FORBIDDEN" | "CSRF_REJECTED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "UNPROCESSABLE" | "RATE_LIMITED" | "API_KEY_REQUIRED" | "MODEL_NOT_FOUND" | "MODEL_NOT_LOADABLE" | "PROVIDER_AUTH_FAILED" | "PROVIDER_RATE_LIMITED" | "PROVIDER_UNAVAILABLE" | "PROVIDER_TIMEOUT" | "PROVIDER_ERROR" | "CONTEXT_TOO_LONG" | "CONTENT_REJECTED" | "GENERATION_IN_PROGRESS" | "INTERRUPTED" | "SERVER_SHUTDOWN" | "INTERNAL_ERROR" | "NOT_IMPLEMENTED" | "SERVICE_UNAVAILABLE";
         ErrorBodyDto: {
             code: components["schemas"]["ErrorCode"];
             /** @example Invalid request parameters */
@@ -1101,6 +1118,50 @@ export interface components {
             /** Format: date-time */
             summaryUpdatedAt: string | null;
         };
+        ThreadMessageStartEventDto: {
+            /** Format: uuid */
+            threadId: string;
+            /**
+             * Format: uuid
+             * @description The answer being written: attach with GET …/models/{modelId}/messages/{messageId}/stream
+             */
+            messageId: string;
+            /** @example gpt-4o */
+            modelId: string;
+            /** Format: uuid */
+            userMessageId: string;
+        };
+        ThreadMessageCompleteEventDto: {
+            /** Format: uuid */
+            threadId: string;
+            /** Format: uuid */
+            messageId: string;
+            modelId: string;
+            /** @enum {string} */
+            status: "complete";
+        };
+        ThreadMessageErrorEventDto: {
+            /** Format: uuid */
+            threadId: string;
+            /** Format: uuid */
+            messageId: string;
+            modelId: string;
+            /**
+             * @description How the stored answer ended (`error` also when it could not be stored)
+             * @enum {string}
+             */
+            status: "error" | "cancelled" | "interrupted";
+            /** @example PROVIDER_ERROR */
+            code: string;
+        };
+        ThreadUpdatedEventDto: {
+            /** Format: uuid */
+            threadId: string;
+            /** @description The new title, when it changed */
+            title?: string;
+            /** @description The model whose summary changed; fetch it from …/models/{modelId}/summary */
+            summaryModelId?: string;
+        };
         LastMessageDto: {
             content: string;
             /** @enum {string} */
@@ -1241,7 +1302,7 @@ export interface components {
         };
         MessageErrorEventDto: {
             /**
-             * @description An ErrorCode, or CANCELLED when the answer was cancelled
+             * @description An ErrorCode; CANCELLED when the answer was cancelled, INTERRUPTED or SERVER_SHUTDOWN when its server stopped mid-answer
              * @example PROVIDER_ERROR
              */
             code: string;
@@ -1264,8 +1325,11 @@ export interface components {
             temperature?: number | null;
             /** Format: date-time */
             createdAt: string;
-            /** @enum {string} */
-            status: "complete" | "error" | "cancelled";
+            /**
+             * @description `interrupted`: the server answering it stopped mid-answer (it died or shut down); the text streamed until then is kept
+             * @enum {string}
+             */
+            status: "complete" | "error" | "cancelled" | "interrupted";
             /** @description Why an assistant message failed */
             errorCode?: string | null;
         };
@@ -4553,6 +4617,177 @@ export interface operations {
             };
         };
     };
+    threadsFollow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Live sync for the thread owner's other tabs and devices, from whichever server they reach: `message_start` {threadId, messageId, modelId, userMessageId} when an answer starts (attach to it with the message stream), `message_complete` / `message_error` when it ends, `thread_updated` {threadId, title?, summaryModelId?}. Announcements are not replayed on reconnect: refetch the thread then. Heartbeats are comments. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description VALIDATION_ERROR: invalid or unknown fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "VALIDATION_ERROR",
+                     *         "message": "Invalid request parameters",
+                     *         "details": {
+                     *           "fields": {
+                     *             "title": [
+                     *               "title must be shorter than or equal to 200 characters"
+                     *             ]
+                     *           }
+                     *         }
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description UNAUTHORIZED: not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "UNAUTHORIZED",
+                     *         "message": "Authentication required"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "FORBIDDEN",
+                     *         "message": "Insufficient permissions"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "NOT_FOUND",
+                     *         "message": "Resource not found"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMITED (see Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "RATE_LIMITED",
+                     *         "message": "Too many requests"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description INTERNAL_ERROR: unexpected failure */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVICE_UNAVAILABLE: the database is unreachable or the server is shutting down; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "SERVICE_UNAVAILABLE",
+                     *         "message": "The database is unavailable, try again shortly"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
     threadsList: {
         parameters: {
             query?: {
@@ -5815,7 +6050,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The exchange (envelope). With `stream: true`: `text/event-stream` of `message_start` {messageId, userMessageId, timestamp}, `token` {token, messageId}…, then `message_complete` {messageId, totalTokens, finishReason, timestamp} or `error` {code, message, messageId}, then `close` {}. Each event has an `id:` for Last-Event-ID; heartbeats are comments. */
+            /** @description The exchange (envelope). With `stream: true`: `text/event-stream` of `message_start` {messageId, userMessageId, timestamp}, `token` {token, messageId}…, then `message_complete` {messageId, totalTokens, finishReason, timestamp} or `error` {code, message, messageId}, then `close` {}. Each event has an `id:` for Last-Event-ID: `0` for `message_start`, a token's id is the answer's length in UTF-16 code units once the token is appended, `<length>.1` the terminal event and `<length>.2` `close`; resuming with any id received gives exactly the rest, live or from the stored answer. Heartbeats are comments. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6059,7 +6294,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description With `stream: true`: `text/event-stream` of `message_start` {messageId, userMessageId, timestamp}, `token` {token, messageId}…, then `message_complete` {messageId, totalTokens, finishReason, timestamp} or `error` {code, message, messageId}, then `close` {}. Each event has an `id:` for Last-Event-ID; heartbeats are comments. */
+            /** @description With `stream: true`: `text/event-stream` of `message_start` {messageId, userMessageId, timestamp}, `token` {token, messageId}…, then `message_complete` {messageId, totalTokens, finishReason, timestamp} or `error` {code, message, messageId}, then `close` {}. Each event has an `id:` for Last-Event-ID: `0` for `message_start`, a token's id is the answer's length in UTF-16 code units once the token is appended, `<length>.1` the terminal event and `<length>.2` `close`; resuming with any id received gives exactly the rest, live or from the stored answer. Heartbeats are comments. */
             200: {
                 headers: {
                     [name: string]: unknown;

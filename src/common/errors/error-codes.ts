@@ -30,6 +30,10 @@ export enum ErrorCode {
   /** Moderation: a banned term or an over-long prompt (422). */
   CONTENT_REJECTED = 'CONTENT_REJECTED',
   GENERATION_IN_PROGRESS = 'GENERATION_IN_PROGRESS',
+  /** An answer whose server died mid-answer, finalised by another with the text streamed so far. */
+  INTERRUPTED = 'INTERRUPTED',
+  /** An answer still running when its server shut down (after the grace period). */
+  SERVER_SHUTDOWN = 'SERVER_SHUTDOWN',
   INTERNAL_ERROR = 'INTERNAL_ERROR',
   NOT_IMPLEMENTED = 'NOT_IMPLEMENTED',
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 
-const HEARTBEAT_MS = 15_000;
+export const HEARTBEAT_MS = 15_000;
 
 /**
  * A Server-Sent Events response: the headers that stop proxies buffering, `event:`/`id:`
@@ -10,14 +10,18 @@ export class SseWriter {
   private heartbeat?: NodeJS.Timeout;
   private closed = false;
 
-  constructor(private readonly res: Response) {
+  constructor(
+    private readonly res: Response,
+    options: { heartbeat?: boolean } = {},
+  ) {
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
     res.setHeader('Connection', 'keep-alive');
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
-    this.heartbeat = setInterval(() => this.comment('heartbeat'), HEARTBEAT_MS);
+    // SseStreams sends its own heartbeats through the events it writes.
+    if (options.heartbeat !== false) this.heartbeat = setInterval(() => this.comment('heartbeat'), HEARTBEAT_MS);
     res.on('close', () => this.stop());
   }
 

@@ -1,10 +1,12 @@
-import { ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
+import { ExecutionContext, HttpStatus, Inject, Injectable, Optional } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerRequest } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import type { AuthenticatedRequest } from '../decorators/current-user.decorator';
 import { IS_PUBLIC } from '../decorators/public.decorator';
 import { AppException } from '../errors/app.exception';
 import { ErrorCode } from '../errors/error-codes';
+import { Metrics } from '../../infra/metrics/metrics';
+import { RATE_LIMIT } from './rate-limits';
 
 /** The client's address as Express sees it (TRUST_PROXY decides whether X-Forwarded-For counts). */
 export function clientIp(req: Request): string {
@@ -22,6 +24,11 @@ export function clientIp(req: Request): string {
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  /** Counts 429s (parley_rate_limit_rejections_total); absent in a module without MetricsModule. */
+  @Optional()
+  @Inject(Metrics)
+  private readonly metrics?: Metrics;
+
   protected override async getTracker(req: AuthenticatedRequest): Promise<string> {
     if (req.user?.tokenId) return `token:${req.user.tokenId}`;
     return req.user ? `user:${req.user.id}` : `ip:${clientIp(req)}`;
@@ -29,6 +36,11 @@ export class RateLimitGuard extends ThrottlerGuard {
 
   private isPublic(context: ExecutionContext): boolean {
     return this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]) === true;
+  }
+
+  /** The limit's name as the throttling module resolves it (`login`, `messages.send`…; `default` when unnamed). */
+  private limitName(context: ExecutionContext): string {
+    return this.reflector.getAllAndOverride<string | undefined>(RATE_LIMIT, [context.getHandler(), context.getClass()]) ?? 'default';
   }
 
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
@@ -47,6 +59,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     res.setHeader('X-RateLimit-Window', Math.round(ttl / 1000));
     if (hit.isBlocked) {
       res.setHeader('Retry-After', resetSeconds);
+      this.metrics?.rateLimited(this.limitName(context));
       throw new AppException(ErrorCode.RATE_LIMITED, 'Too many requests, retry later', HttpStatus.TOO_MANY_REQUESTS, {
         retryAfterSeconds: resetSeconds,
       });

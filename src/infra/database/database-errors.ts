@@ -69,3 +69,8 @@ export function isTransientDatabaseError(error: unknown): boolean {
   const cause = (error as { meta?: { driverAdapterError?: { cause?: { kind?: string; code?: unknown } } } })?.meta?.driverAdapterError?.cause;
   return cause?.kind === 'TransactionWriteConflict' || (cause?.kind === 'postgres' && (cause.code === '40001' || cause.code === '40P01'));
 }
+
+/** A unique constraint refused the row: someone stored it first (e.g. another pod finalised the answer). */
+export function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}

@@ -1,16 +1,16 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { EventEmitter, on } from 'node:events';
-import { BusEvent, SequencedEvent, StreamBus } from './stream-bus';
+import { StreamBus, StreamEvent } from './stream-bus';
 
 interface Stream {
-  events: SequencedEvent[];
+  events: StreamEvent[];
   ended: boolean;
   emitter: EventEmitter;
   expiry?: NodeJS.Timeout;
 }
 
 /** Finished streams stay readable this long, for clients that reconnect late. */
-const KEEP_FINISHED_MS = 5 * 60_000;
+export const KEEP_FINISHED_MS = 5 * 60_000;
 
 /** The single-process stream bus: events kept in memory, readers woken by an emitter. */
 @Injectable()
@@ -27,29 +27,42 @@ export class InMemoryStreamBus extends StreamBus implements OnModuleDestroy {
     return stream;
   }
 
-  async publish(streamId: string, event: BusEvent): Promise<number> {
+  has(streamId: string): boolean {
+    return this.streams.has(streamId);
+  }
+
+  publish(streamId: string, event: StreamEvent): void {
     const stream = this.stream(streamId);
-    const sequenced = { ...event, id: stream.events.length + 1 };
-    stream.events.push(sequenced);
+    stream.events.push(event);
     stream.emitter.emit('event');
-    return sequenced.id;
   }
 
   async end(streamId: string): Promise<void> {
     const stream = this.stream(streamId);
     stream.ended = true;
     stream.emitter.emit('event');
+    clearTimeout(stream.expiry);
     stream.expiry = setTimeout(() => this.streams.delete(streamId), KEEP_FINISHED_MS).unref();
+  }
+
+  async abandon(streamId: string, last: Array<Omit<StreamEvent, 'id'>>): Promise<{ events: StreamEvent[]; ended: boolean }> {
+    const stream = this.stream(streamId);
+    const events = [...stream.events];
+    if (stream.ended) return { events, ended: true };
+    const lastId = events[events.length - 1]?.id ?? '0';
+    last.forEach((event, i) => this.publish(streamId, { ...event, id: `${lastId}.${i + 1}` }));
+    await this.end(streamId);
+    return { events, ended: false };
   }
 
   async exists(streamId: string): Promise<boolean> {
     return this.streams.has(streamId);
   }
 
-  async *read(streamId: string, afterId: number, signal: AbortSignal): AsyncIterable<SequencedEvent> {
+  async *read(streamId: string, signal: AbortSignal): AsyncIterable<StreamEvent> {
     const stream = this.stream(streamId);
     const wakeups = on(stream.emitter, 'event', { signal });
-    let next = afterId;
+    let next = 0;
     try {
       for (;;) {
         while (next < stream.events.length) yield stream.events[next++];

@@ -1,12 +1,9 @@
 /** One event of a live generation, as the SSE endpoints send it. */
-export interface BusEvent {
+export interface StreamEvent {
+  /** The SSE `id:`, chosen by the publisher; it means the same live, buffered or replayed. */
+  id: string;
   event: string;
   data: unknown;
-}
-
-export interface SequencedEvent extends BusEvent {
-  /** Position in its stream, from 1: what `Last-Event-ID` refers to. */
-  id: number;
 }
 
 /**
@@ -14,10 +11,20 @@ export interface SequencedEvent extends BusEvent {
  * id). In memory for one process; Redis Streams when scaled out, behind the same methods.
  */
 export abstract class StreamBus {
-  abstract publish(streamId: string, event: BusEvent): Promise<number>;
-  /** Marks the stream finished; readers end after its last event. */
+  /**
+   * Appends an event of a stream this process produces. Events of one stream keep their
+   * order; a failure to share them is logged by the adapter, never thrown at the producer.
+   */
+  abstract publish(streamId: string, event: StreamEvent): void;
+  /** Marks a stream this process produces as finished, once its events are shared; readers end after the last one. */
   abstract end(streamId: string): Promise<void>;
+  /**
+   * Ends a stream whose producer is gone (a dead pod's answer), atomically: unless it has
+   * ended already, appends `last` with ids continuing the last event's (`<id>.1`, `<id>.2`…)
+   * and ends it. Returns the events it held before, i.e. what its readers were given.
+   */
+  abstract abandon(streamId: string, last: Array<Omit<StreamEvent, 'id'>>): Promise<{ events: StreamEvent[]; ended: boolean }>;
   abstract exists(streamId: string): Promise<boolean>;
-  /** Every event after `afterId` (0 = from the start), then live ones, until the stream ends or `signal` aborts. */
-  abstract read(streamId: string, afterId: number, signal: AbortSignal): AsyncIterable<SequencedEvent>;
+  /** Every event from the start, then live ones, until the stream ends or `signal` aborts. */
+  abstract read(streamId: string, signal: AbortSignal): AsyncIterable<StreamEvent>;
 }

@@ -112,10 +112,10 @@ describe('CompletionsService', () => {
     expect(recorded).toEqual([expect.objectContaining({ status: 'complete', cached: true, promptTokens: 4, completionTokens: 1 })]);
   });
 
-  it('refuses new calls with 503 once the server is draining', async () => {
+  it('refuses new calls with 503 once the server stops accepting work', async () => {
     const lifecycle = new LifecycleService();
     const { prepare } = setup(() => chunks(), lifecycle);
-    lifecycle.beginShutdown();
+    lifecycle.stopAcceptingWork();
     await expect(prepare()).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
   });
 });

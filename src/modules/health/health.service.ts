@@ -1,4 +1,4 @@
-import { HttpStatus, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService } from '@nestjs/terminus';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
@@ -6,6 +6,7 @@ import { AppConfig } from '../../config/app.config';
 import { BuildInfo, readBuildInfo } from '../../config/build-info';
 import { LifecycleService } from '../../common/lifecycle/lifecycle.service';
 import { PrismaService } from '../../infra/database/prisma.service';
+import { Metrics } from '../../infra/metrics/metrics';
 import { REDIS, type RedisClient } from '../../infra/redis/redis.module';
 import { DatabaseHealthDto, HealthDto, ReadinessDto, RedisHealthDto, VersionDto } from './health.dto';
 
@@ -22,8 +23,15 @@ export class HealthService {
     @Inject(REDIS) private readonly redis: RedisClient,
     private readonly terminus: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
+    @Optional() metrics?: Metrics,
   ) {
     this.build = readBuildInfo(config);
+    // parley_database_up / parley_redis_up, probed at each scrape (Metrics bounds each probe to 1 s).
+    const redisClient = redis;
+    metrics?.reportDependencies({
+      database: async () => (await this.databaseHealth()).status === 'healthy',
+      ...(redisClient ? { redis: async () => (await this.redisHealth(redisClient)).status === 'healthy' } : {}),
+    });
   }
 
   /**

@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
-import { LRUCache } from 'lru-cache';
+import { Injectable, Optional } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type { AuthUser } from '../../common/decorators/current-user.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { AppConfig } from '../../config/app.config';
+import { CacheFactory, SharedCache } from '../../infra/cache/cache';
+import { LruCacheFactory } from '../../infra/cache/lru-cache';
 import { CallResult, CompletionsService, PreparedCall } from '../gateway/completions.service';
 import { ChatMessage } from '../models/model-provider';
 import { ModelsService } from '../models/models.service';
@@ -16,30 +17,31 @@ const DEMO_PROVIDER = 'demo';
 
 /**
  * The stateless endpoints (/api/llm): one prompt in, one answer out, nothing stored but usage.
- * Non-streaming answers may come from a per-process cache (LLM_CACHE_ENABLED), keyed by
- * user, model and every parameter, bounded in entries and age.
+ * Non-streaming answers may come from a cache (LLM_CACHE_ENABLED), keyed by user, model and
+ * every parameter, bounded in age (LLM_CACHE_TTL_SECONDS): per process and bounded in
+ * entries too (LLM_CACHE_MAX_ENTRIES) by default, shared by every pod in Redis when
+ * REDIS_URL is set.
  */
 @Injectable()
 export class LlmService {
-  private readonly cache?: LRUCache<string, CallResult>;
+  private readonly cache?: SharedCache<CallResult>;
 
   constructor(
     private readonly config: AppConfig,
     private readonly completions: CompletionsService,
     private readonly models: ModelsService,
+    @Optional() caches: CacheFactory = new LruCacheFactory(),
   ) {
-    if (config.LLM_CACHE_ENABLED) {
-      this.cache = new LRUCache({ max: config.LLM_CACHE_MAX_ENTRIES, ttl: config.LLM_CACHE_TTL_SECONDS * 1000 });
-    }
+    if (config.LLM_CACHE_ENABLED) this.cache = caches.create<CallResult>('llm', { maxEntries: config.LLM_CACHE_MAX_ENTRIES });
   }
 
   async complete(user: AuthUser, dto: LlmCompleteDto, signal: AbortSignal): Promise<LlmCompletionDto> {
     const call = await this.prepare(user, dto);
     const key = this.cache && dto.useCache !== false ? cacheKey(user.id, call, dto) : undefined;
-    const cached = key ? this.cache!.get(key) : undefined;
+    const cached = key ? asCallResult(await this.cache!.get(key)) : undefined;
     if (cached) await this.completions.recordCached(call, cached);
     const result = cached ?? (await this.completions.complete(call, signal));
-    if (key && !cached) this.cache!.set(key, result);
+    if (key && !cached) await this.cache!.set(key, plainCallResult(result), this.config.LLM_CACHE_TTL_SECONDS * 1000);
     return {
       content: result.text,
       model: call.entry.id,
@@ -95,6 +97,19 @@ export class LlmService {
 
 function isKeyRequired(error: unknown): boolean {
   return error instanceof AppException && error.code === ErrorCode.API_KEY_REQUIRED;
+}
+
+/** Only the fields of a CallResult, as plain data: what a shared (JSON) cache gives back unchanged. */
+function plainCallResult({ text, finishReason, promptTokens, completionTokens }: CallResult): CallResult {
+  return { text, finishReason, promptTokens, completionTokens };
+}
+
+/** A cached value read back, or undefined when it is not a CallResult (a miss). */
+function asCallResult(value: unknown): CallResult | undefined {
+  const v = value as Partial<CallResult> | undefined;
+  return v && typeof v.text === 'string' && typeof v.finishReason === 'string' && typeof v.promptTokens === 'number' && typeof v.completionTokens === 'number'
+    ? plainCallResult(v as CallResult)
+    : undefined;
 }
 
 function cacheKey(userId: string, call: PreparedCall, dto: LlmCompleteDto): string {

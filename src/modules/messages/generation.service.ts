@@ -2,23 +2,27 @@ import { HttpStatus, Injectable, Logger, OnModuleDestroy } from '@nestjs/common'
 import { backOff } from 'exponential-backoff';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { LifecycleService } from '../../common/lifecycle/lifecycle.service';
 import { AppConfig } from '../../config/app.config';
 import { Message, Thread } from '../../infra/database/generated/client';
-import { isTransientDatabaseError } from '../../infra/database/database-errors';
-import { RunningGeneration, RunningGenerations } from '../../infra/generations/running-generations';
+import { isTransientDatabaseError, isUniqueViolation } from '../../infra/database/database-errors';
+import { GenerationRecord, GenerationRegistry } from '../../infra/generations/generation-registry';
+import { RunningGeneration, RunningGenerations, StopReason } from '../../infra/generations/running-generations';
 import { StreamBus } from '../../infra/stream-bus/stream-bus';
 import { UsersRepository } from '../auth/users.repository';
 import { FinishReason, TokenUsage } from '../models/model-provider';
 import { CatalogEntry } from '../models/models.dto';
 import { ModelsService } from '../models/models.service';
 import { ProviderRegistry } from '../models/provider-registry';
-import { SummarizationService } from '../summarization/summarization.service';
-import { ContextBuilder } from './context-builder';
-import { MessagesRepository } from './messages.repository';
 import { TokenCounter } from '../models/token-counter';
+import { SummarizationService } from '../summarization/summarization.service';
+import { ThreadEvents } from '../threads/thread-events';
+import { AnswerEnd, endEvents, endOf, startEvent, tokenEvent } from './answer-events';
+import { ContextBuilder } from './context-builder';
+import { MessagesRepository, StoredAnswer } from './messages.repository';
 
 export type GenerationOutcome =
   | { message: Message; /** Why it failed, when it did. */ failure?: AppException }
@@ -32,17 +36,18 @@ export interface StartedGeneration {
   done: Promise<GenerationOutcome>;
 }
 
+/** The error code an answer stopped early is stored and announced with. */
+const STOP_CODES: Record<StopReason, string> = { cancelled: 'CANCELLED', shutdown: ErrorCode.SERVER_SHUTDOWN, lost: ErrorCode.INTERRUPTED };
+
 /** Tries of the final write when the database blinks: about 6 s in all before giving up. */
 const STORE_ATTEMPTS = 6;
 
 interface GenerationJob {
   generation: RunningGeneration;
-  userId: string;
   thread: Thread;
   entry: CatalogEntry;
   providerName: string;
   apiKey?: string;
-  temperature: number;
   systemPrompt: string;
   userMessage: Message;
   firstExchange: boolean;
@@ -52,7 +57,9 @@ interface GenerationJob {
 /**
  * Generations as jobs keyed by the assistant message id: they outlive the HTTP request,
  * publish their events to the stream bus, and store the assistant message once at the end
- * (complete, error or cancelled, with the text so far). No write per token.
+ * (complete, error, cancelled or interrupted, with the text so far). No write per token.
+ * The registry makes the one-answer-per-thread-and-model rule and the per-user cap hold
+ * across pods.
  */
 @Injectable()
 export class GenerationService implements OnModuleDestroy {
@@ -62,7 +69,7 @@ export class GenerationService implements OnModuleDestroy {
     private readonly config: AppConfig,
     private readonly lifecycle: LifecycleService,
     private readonly models: ModelsService,
-    private readonly registry: ProviderRegistry,
+    private readonly providers: ProviderRegistry,
     private readonly repository: MessagesRepository,
     private readonly contexts: ContextBuilder,
     private readonly tokens: TokenCounter,
@@ -70,40 +77,46 @@ export class GenerationService implements OnModuleDestroy {
     private readonly bus: StreamBus,
     private readonly summaries: SummarizationService,
     private readonly running: RunningGenerations,
-  ) {}
+    private readonly registry: GenerationRegistry,
+    private readonly threadEvents: ThreadEvents,
+  ) {
+    lifecycle.onDrain((graceMs) => this.drain(graceMs));
+  }
 
   async start(userId: string, thread: Thread, modelId: string, content: string, requestedTemperature?: number): Promise<StartedGeneration> {
     const threadId = thread.id;
     this.lifecycle.assertAcceptingWork();
-    if (this.running.isAnswering(threadId, modelId)) {
+    const { entry, providerName, apiKey } = await this.models.resolve(userId, modelId);
+    const user = await this.users.findById(userId);
+    const settings = (user?.settings ?? {}) as { systemPrompt?: string; defaultTemperature?: number };
+    const range = entry.temperatureRange;
+    const temperature = requestedTemperature ?? Math.min(range.max, Math.max(range.min, settings.defaultTemperature ?? range.default));
+    if (temperature < range.min || temperature > range.max) {
+      throw AppException.validation('Invalid request parameters', {
+        fields: { temperature: [`temperature must be between ${range.min} and ${range.max} for ${entry.name}`] },
+      });
+    }
+    const record: GenerationRecord = { messageId: randomUUID(), userMessageId: randomUUID(), userId, threadId, modelId: entry.id, temperature, startedAt: Date.now() };
+    const claim = await this.registry.claim(record, this.config.MAX_CONCURRENT_GENERATIONS_PER_USER);
+    if (claim === 'busy') {
       throw new AppException(ErrorCode.GENERATION_IN_PROGRESS, 'This model is still answering in this thread', HttpStatus.CONFLICT);
     }
-    if (this.running.countForUser(userId) >= this.config.MAX_CONCURRENT_GENERATIONS_PER_USER) {
+    if (claim === 'user-limit') {
       throw new AppException(ErrorCode.RATE_LIMITED, 'Too many answers are being generated for you at once', HttpStatus.TOO_MANY_REQUESTS);
     }
-    // Claimed before the first await, so two sends at once cannot both pass the checks.
-    const generation: RunningGeneration = { messageId: randomUUID(), userId, threadId, modelId, abort: new AbortController(), cancelled: false, settled: Promise.resolve() };
+    const generation: RunningGeneration = { record, abort: new AbortController(), settled: Promise.resolve() };
     this.running.add(generation);
     try {
-      const { entry, providerName, apiKey } = await this.models.resolve(userId, modelId);
-      const user = await this.users.findById(userId);
-      const settings = (user?.settings ?? {}) as { systemPrompt?: string; defaultTemperature?: number };
-      const range = entry.temperatureRange;
-      const temperature = requestedTemperature ?? Math.min(range.max, Math.max(range.min, settings.defaultTemperature ?? range.default));
-      if (temperature < range.min || temperature > range.max) {
-        throw AppException.validation('Invalid request parameters', {
-          fields: { temperature: [`temperature must be between ${range.min} and ${range.max} for ${entry.name}`] },
-        });
-      }
       const started = performance.now();
       // A thread without a title of the user's gets one after its first exchange.
       const firstExchange = !thread.titleByUser && (await this.repository.countInThread(threadId)) === 0;
-      const userMessage = await this.repository.insert({ threadId, modelId, role: 'user', content, tokens: await this.tokens.count(content) });
-      const done = this.run({ generation, userId, thread, entry, providerName, apiKey, temperature, systemPrompt: settings.systemPrompt ?? '', userMessage, firstExchange, started });
+      const userMessage = await this.repository.insert({ id: record.userMessageId, threadId, modelId: entry.id, role: 'user', content, tokens: await this.tokens.count(content) });
+      const done = this.run({ generation, thread, entry, providerName, apiKey, systemPrompt: settings.systemPrompt ?? '', userMessage, firstExchange, started });
       generation.settled = done;
-      return { userMessage, assistantMessageId: generation.messageId, done };
+      return { userMessage, assistantMessageId: record.messageId, done };
     } catch (error) {
-      this.running.remove(generation.messageId);
+      this.running.remove(record.messageId);
+      await this.registry.release(record).catch((e: Error) => this.logger.warn(`Releasing an answer that did not start failed: ${e.message}`));
       throw error;
     }
   }
@@ -115,45 +128,73 @@ export class GenerationService implements OnModuleDestroy {
    */
   private async run(job: GenerationJob): Promise<GenerationOutcome> {
     const { generation, entry, userMessage } = job;
-    const messageId = generation.messageId;
+    const { record } = generation;
+    const messageId = record.messageId;
     let text = '';
     let usage: TokenUsage | undefined;
     let finishReason: FinishReason | undefined;
     let failure: AppException | undefined;
     let stored: Message | undefined;
     try {
-      await this.bus.publish(messageId, { event: 'message_start', data: { messageId, userMessageId: userMessage.id, timestamp: new Date().toISOString() } });
+      this.bus.publish(messageId, startEvent(messageId, new Date().toISOString(), userMessage.id));
+      this.threadEvents.announce(record.threadId, 'message_start', { messageId, modelId: record.modelId, userMessageId: userMessage.id });
       try {
         const context = await this.contexts.build(job.thread.id, entry, job.systemPrompt, userMessage);
-        const request = { model: entry.model, messages: context.messages, temperature: job.temperature, maxTokens: context.maxTokens, apiKey: job.apiKey };
-        for await (const chunk of this.registry.stream(job.providerName, request, generation.abort.signal)) {
+        const request = { model: entry.model, messages: context.messages, temperature: record.temperature, maxTokens: context.maxTokens, apiKey: job.apiKey };
+        for await (const chunk of this.providers.stream(job.providerName, request, generation.abort.signal)) {
           if (chunk.type === 'text') {
+            if (!chunk.text) continue;
             text += chunk.text;
-            await this.bus.publish(messageId, { event: 'token', data: { token: chunk.text, messageId } });
+            this.bus.publish(messageId, tokenEvent(messageId, chunk.text, text.length));
           } else {
             usage = chunk.usage;
             finishReason = chunk.finishReason;
           }
         }
       } catch (error) {
-        if (!generation.cancelled) {
+        if (!generation.stopReason) {
           failure = error instanceof AppException ? error : new AppException(ErrorCode.INTERNAL_ERROR, 'The answer could not be generated', HttpStatus.INTERNAL_SERVER_ERROR);
           if (!(error instanceof AppException)) this.logger.error({ err: error, messageId }, 'Generation failed');
         }
       }
-      const status = generation.cancelled ? 'cancelled' : failure ? 'error' : 'complete';
-      const completionTokens = usage?.outputTokens || (await this.tokens.count(text));
-      const answer = {
+      const stop = generation.stopReason;
+      const answer: StoredAnswer = {
         text,
-        status,
-        errorCode: failure?.code ?? (generation.cancelled ? 'CANCELLED' : null),
+        status: stop === 'cancelled' ? 'cancelled' : stop ? 'interrupted' : failure ? 'error' : 'complete',
+        errorCode: stop ? STOP_CODES[stop] : (failure?.code ?? null),
         finishReason: finishReason ?? null,
         promptTokens: usage?.inputTokens ?? null,
-        completionTokens,
-        temperature: job.temperature,
+        completionTokens: usage?.outputTokens || (await this.tokens.count(text)),
+        temperature: record.temperature,
         latencyMs: performance.now() - job.started,
-      } as const;
-      stored = await backOff(() => this.repository.insertAnswer(job.thread.id, entry, answer, messageId), {
+      };
+      stored = await this.store(job, answer);
+    } catch (error) {
+      // The answer could not be stored (thread deleted meanwhile, database gone for good).
+      this.logger.error({ err: error, messageId, threadId: job.thread.id }, 'Storing the answer failed; its readers get an error');
+      stored = undefined;
+      failure = new AppException(ErrorCode.SERVICE_UNAVAILABLE, 'The answer could not be stored', HttpStatus.SERVICE_UNAVAILABLE);
+    } finally {
+      await this.finish(generation, stored, failure);
+    }
+    if (stored?.status === 'complete') {
+      // Background work (summary, title) is scheduled once the readers have the answer
+      // (two reads and a queue push); the jobs themselves run off the request path.
+      await this.summaries
+        .afterExchange(record.userId, job.thread.id, entry, job.firstExchange ? userMessage.content : undefined)
+        .catch((error: Error) => this.logger.warn(`Scheduling summarization failed: ${error.message}`));
+    }
+    return stored ? { message: stored, failure } : { failure: failure! };
+  }
+
+  /**
+   * The one write of the answer, retried while the database blinks. When another pod took
+   * the answer for dead and stored it as interrupted first, that row stands.
+   */
+  private async store(job: GenerationJob, answer: StoredAnswer): Promise<Message> {
+    const { messageId, threadId, modelId } = job.generation.record;
+    try {
+      return await backOff(() => this.repository.insertAnswer(threadId, job.entry, answer, messageId), {
         numOfAttempts: STORE_ATTEMPTS,
         startingDelay: 200,
         maxDelay: 2000,
@@ -164,56 +205,51 @@ export class GenerationService implements OnModuleDestroy {
           return transient;
         },
       });
-      if (status === 'complete') {
-        // Background work (summary, title) is only scheduled here (two reads and a queue
-        // push); the jobs themselves run off the request path.
-        await this.summaries
-          .afterExchange(job.userId, job.thread.id, entry, job.firstExchange ? userMessage.content : undefined)
-          .catch((error: Error) => this.logger.warn(`Scheduling summarization failed: ${error.message}`));
-      }
     } catch (error) {
-      // The answer could not be stored (thread deleted meanwhile, database gone for good).
-      this.logger.error({ err: error, messageId, threadId: job.thread.id }, 'Storing the answer failed; its readers get an error');
-      stored = undefined;
-      failure = new AppException(ErrorCode.SERVICE_UNAVAILABLE, 'The answer could not be stored', HttpStatus.SERVICE_UNAVAILABLE);
-    } finally {
-      await this.finish(messageId, stored, failure);
-      this.running.remove(messageId);
+      const existing = isUniqueViolation(error) ? await this.repository.find(threadId, modelId, messageId) : null;
+      if (!existing) throw error;
+      this.logger.warn({ messageId }, 'The answer had been stored by another server (taken for interrupted); keeping that one');
+      return existing;
     }
-    return stored ? { message: stored, failure } : { failure: failure! };
   }
 
-  /** The terminal event, `close`, and the end of the stream; a failing bus is logged, never thrown. */
-  private async finish(messageId: string, stored: Message | undefined, failure: AppException | undefined): Promise<void> {
-    const terminal =
-      stored?.status === 'complete'
-        ? { event: 'message_complete', data: { messageId, totalTokens: stored.tokens ?? 0, finishReason: stored.finishReason, timestamp: stored.createdAt.toISOString() } }
-        : { event: 'error', data: { ...(failure ? { code: failure.code, message: failure.message } : { code: 'CANCELLED', message: 'The answer was cancelled' }), messageId } };
+  /** Terminal event, `close`, end of stream, then the answer is released everywhere; failures are logged, never thrown. */
+  private async finish(generation: RunningGeneration, stored: Message | undefined, failure: AppException | undefined): Promise<void> {
+    const { record } = generation;
+    const messageId = record.messageId;
+    const end: AnswerEnd = stored ? endOf(stored) : { status: 'failed', code: failure?.code ?? ErrorCode.INTERNAL_ERROR, message: failure?.message };
+    const length = stored ? stored.content.length : 0;
     try {
-      await this.bus.publish(messageId, terminal);
-      await this.bus.publish(messageId, { event: 'close', data: {} });
+      for (const event of endEvents(messageId, length, end)) this.bus.publish(messageId, event);
+      await this.bus.end(messageId);
     } catch (error) {
-      this.logger.error({ err: error, messageId }, 'Publishing the end of an answer failed');
-    } finally {
-      await this.bus.end(messageId).catch((error: Error) => this.logger.error({ err: error, messageId }, 'Ending an answer stream failed'));
+      this.logger.error({ err: error, messageId }, 'Ending an answer stream failed');
     }
+    this.running.remove(messageId);
+    await this.registry.release(record).catch((error: Error) => this.logger.warn(`Releasing answer ${messageId} failed: ${error.message}`));
+    this.threadEvents.announce(
+      record.threadId,
+      end.status === 'complete' ? 'message_complete' : 'message_error',
+      end.status === 'complete' ? { messageId, modelId: record.modelId, status: 'complete' } : { messageId, modelId: record.modelId, status: stored?.status ?? 'error', code: end.code },
+    );
   }
 
-  /** Stops a running generation of this user; false when there is none. */
-  cancel(userId: string, messageId: string): boolean {
-    const generation = this.running.get(messageId);
-    if (!generation || generation.userId !== userId) return false;
-    this.running.cancel(generation);
-    return true;
-  }
-
-  /** On shutdown, running generations get the grace period, then are stored as cancelled. */
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * Shutdown: answers still running get `graceMs` to finish, then are stopped and stored as
+   * interrupted (SERVER_SHUTDOWN) with their text; resolves once they are stored.
+   */
+  async drain(graceMs: number): Promise<void> {
     const pending = this.running.all();
     if (!pending.length) return;
-    const grace = new Promise((resolve) => setTimeout(resolve, this.config.SHUTDOWN_GRACE_MS).unref());
-    await Promise.race([Promise.allSettled(pending.map((g) => g.settled)), grace]);
-    for (const g of this.running.all()) this.running.cancel(g);
-    await Promise.allSettled(pending.map((g) => g.settled));
+    this.logger.log(`${pending.length} answer(s) running: ${graceMs} ms to finish`);
+    await Promise.race([Promise.allSettled(pending.map((g) => g.settled)), sleep(graceMs, undefined, { ref: false })]);
+    const left = this.running.all();
+    for (const g of left) this.running.stop(g, 'shutdown');
+    await Promise.allSettled(left.map((g) => g.settled));
+  }
+
+  /** Whatever still runs when the app closes is stored as interrupted before the database goes. */
+  async onModuleDestroy(): Promise<void> {
+    await this.drain(0);
   }
 }

@@ -1,16 +1,16 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Header, Headers, HttpCode, HttpStatus, MessageEvent, Param, Post, Query, Req, Res, Sse, SseSignal } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { Observable } from 'rxjs';
 import { AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
 import { Scopes } from '../../common/decorators/scopes.decorator';
 import { Paginated, RawResponse, successEnvelope } from '../../common/http/envelope';
 import { requestIdOf } from '../../common/http/request-id';
-import { SseWriter } from '../../common/http/sse';
+import { SseStreams } from '../../common/http/sse-streams';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorator';
 import { ConcurrencyLimiter } from '../../common/throttling/concurrency-limiter';
 import { RateLimit } from '../../common/throttling/rate-limits';
 import { AppConfig } from '../../config/app.config';
-import { SequencedEvent } from '../../infra/stream-bus/stream-bus';
 import { sseMediaType, sseModels } from '../../common/openapi/sse';
 import {
   CancelledDto,
@@ -31,7 +31,9 @@ import { MessagesService } from './messages.service';
 const SSE_DESCRIPTION =
   'With `stream: true`: `text/event-stream` of `message_start` {messageId, userMessageId, timestamp}, ' +
   '`token` {token, messageId}…, then `message_complete` {messageId, totalTokens, finishReason, timestamp} or ' +
-  '`error` {code, message, messageId}, then `close` {}. Each event has an `id:` for Last-Event-ID; heartbeats are comments.';
+  '`error` {code, message, messageId}, then `close` {}. Each event has an `id:` for Last-Event-ID: `0` for `message_start`, ' +
+  "a token's id is the answer's length in UTF-16 code units once the token is appended, `<length>.1` the terminal event and `<length>.2` `close`; " +
+  'resuming with any id received gives exactly the rest, live or from the stored answer. Heartbeats are comments.';
 
 const ANSWER_EVENTS = {
   message_start: MessageStartEventDto,
@@ -40,16 +42,7 @@ const ANSWER_EVENTS = {
   error: MessageErrorEventDto,
   close: CloseEventDto,
 };
-const ANSWER_STREAM = sseMediaType(SSE_DESCRIPTION, ANSWER_EVENTS, 'id: 1\nevent: message_start\ndata: {"messageId":"…","timestamp":"…"}\n\n');
-
-/** Writes bus events as SSE frames until `close`, or until the client goes away. */
-async function pipeEvents(sse: SseWriter, events: AsyncIterable<SequencedEvent>): Promise<void> {
-  for await (const e of events) {
-    sse.send(e.event, e.data, e.id);
-    if (e.event === 'close') break;
-  }
-  sse.end();
-}
+const ANSWER_STREAM = sseMediaType(SSE_DESCRIPTION, ANSWER_EVENTS, 'id: 0\nevent: message_start\ndata: {"messageId":"…","timestamp":"…"}\n\n');
 
 @ApiTags('messages')
 @ApiCookieAuth('cookie')
@@ -62,6 +55,7 @@ export class MessagesController {
     private readonly messages: MessagesService,
     private readonly config: AppConfig,
     private readonly limiter: ConcurrencyLimiter,
+    private readonly streams: SseStreams,
   ) {}
 
   @Get()
@@ -109,33 +103,35 @@ export class MessagesController {
     // The stream's slot is taken before the answer starts, so a refused stream costs nothing.
     this.limiter.holdStream(user, res);
     const started = await this.messages.start(user.id, p.threadId, p.modelId, dto.content, dto.temperature);
-    const sse = new SseWriter(res);
     const reading = new AbortController();
     res.on('close', () => {
       reading.abort();
       // By default the answer is finished and stored for a later reconnect.
-      if (this.config.ABORT_GENERATION_ON_DISCONNECT && !sse.isClosed) void this.messages.cancel(user.id, p.threadId, p.modelId, started.assistantMessageId).catch(() => undefined);
+      if (this.config.ABORT_GENERATION_ON_DISCONNECT && !res.writableFinished) void this.messages.cancel(user.id, p.threadId, p.modelId, started.assistantMessageId).catch(() => undefined);
     });
-    const events = await this.messages.events(user.id, p.threadId, p.modelId, started.assistantMessageId, 0, reading.signal);
-    await pipeEvents(sse, events);
+    const events = await this.messages.events(user.id, p.threadId, p.modelId, started.assistantMessageId, undefined, reading.signal);
+    await this.streams.pipe(res, events, { last: 'close' });
   }
 
-  @Get(':messageId/stream')
+  @Sse(':messageId/stream')
   @Scopes('threads:read')
   @RawResponse()
+  @Header('X-Accel-Buffering', 'no')
   @RateLimit('messages.list')
   @ApiOperation({ summary: 'Re-attach to an answer (another tab or device): events after Last-Event-ID, then live ones' })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'The id of the last event received' })
   @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: SSE_DESCRIPTION, content: { 'text/event-stream': ANSWER_STREAM } })
-  async resume(@CurrentUser() user: AuthUser, @Param() p: MessageParamsDto, @Headers('last-event-id') lastEventId: string | undefined, @Res() res: Response): Promise<void> {
-    const after = /^\d{1,9}$/.test(lastEventId ?? '') ? Number(lastEventId) : 0;
-    this.limiter.holdStream(user, res);
-    const reading = new AbortController();
-    const events = await this.messages.events(user.id, p.threadId, p.modelId, p.messageId, after, reading.signal);
-    const sse = new SseWriter(res);
-    res.on('close', () => reading.abort());
-    await pipeEvents(sse, events);
+  async resume(
+    @CurrentUser() user: AuthUser,
+    @Param() p: MessageParamsDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Req() req: Request,
+    @SseSignal() signal: AbortSignal,
+  ): Promise<Observable<MessageEvent>> {
+    this.limiter.holdStream(user, req.res!);
+    const events = await this.messages.events(user.id, p.threadId, p.modelId, p.messageId, lastEventId, signal);
+    return this.streams.observe(events, { last: 'close' });
   }
 
   @Post(':messageId/cancel')

@@ -79,8 +79,11 @@ export class ChatMessageDto {
   temperature?: number | null;
   @ApiProperty({ format: 'date-time' })
   createdAt: Date;
-  @ApiProperty({ enum: ['complete', 'error', 'cancelled'] })
-  status: 'complete' | 'error' | 'cancelled';
+  @ApiProperty({
+    enum: ['complete', 'error', 'cancelled', 'interrupted'],
+    description: '`interrupted`: the server answering it stopped mid-answer (it died or shut down); the text streamed until then is kept',
+  })
+  status: 'complete' | 'error' | 'cancelled' | 'interrupted';
   @ApiPropertyOptional({ type: String, nullable: true, description: 'Why an assistant message failed' })
   errorCode?: string | null;
 }
@@ -150,7 +153,7 @@ export class MessageCompleteEventDto {
 }
 
 export class MessageErrorEventDto {
-  @ApiProperty({ example: 'PROVIDER_ERROR', description: 'An ErrorCode, or CANCELLED when the answer was cancelled' })
+  @ApiProperty({ example: 'PROVIDER_ERROR', description: 'An ErrorCode; CANCELLED when the answer was cancelled, INTERRUPTED or SERVER_SHUTDOWN when its server stopped mid-answer' })
   code: string;
   @ApiProperty()
   message: string;

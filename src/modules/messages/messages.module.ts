@@ -9,11 +9,12 @@ import { GenerationService } from './generation.service';
 import { MessagesController } from './messages.controller';
 import { MessagesRepository } from './messages.repository';
 import { MessagesService } from './messages.service';
+import { OrphanedAnswers } from './orphaned-answers';
 
 @Module({
   imports: [AuthModule, ModelsModule, ModerationModule, ThreadsModule, SummarizationModule],
   controllers: [MessagesController],
-  providers: [MessagesRepository, MessagesService, GenerationService, ContextBuilder],
-  exports: [MessagesRepository],
+  providers: [MessagesRepository, MessagesService, GenerationService, ContextBuilder, OrphanedAnswers],
+  exports: [MessagesRepository, GenerationService, OrphanedAnswers],
 })
 export class MessagesModule {}

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Cursor } from '../../common/http/cursor';
 import { Message, MessageStatus, Prisma } from '../../infra/database/generated/client';
+import { GenerationRecord } from '../../infra/generations/generation-registry';
 import { costOf } from '../models/model-catalog';
 import { CatalogEntry } from '../models/models.dto';
 import { PrismaService } from '../../infra/database/prisma.service';
@@ -48,6 +49,54 @@ export class MessagesRepository {
       latencyMs: Math.round(answer.latencyMs),
       cost: costOf(entry, answer.promptTokens, answer.completionTokens),
     });
+  }
+
+  /** An answer whose server stopped mid-answer, with the text it had streamed (no usage known, so no cost). */
+  insertInterrupted(record: GenerationRecord, text: string, tokens: number): Promise<Message> {
+    return this.insert({
+      id: record.messageId,
+      threadId: record.threadId,
+      modelId: record.modelId,
+      role: 'assistant',
+      content: text,
+      status: 'interrupted',
+      errorCode: 'INTERRUPTED',
+      finishReason: 'interrupted',
+      tokens,
+      completionTokens: tokens,
+      temperature: record.temperature,
+      latencyMs: Math.max(0, Date.now() - record.startedAt),
+    });
+  }
+
+  /**
+   * For each thread+model whose newest message is a user message (its answer never stored:
+   * the process died), stores an empty interrupted answer. Returns how many.
+   */
+  async answerLeftovers(): Promise<number> {
+    const rows = await this.prisma.$queryRaw<Array<{ thread_id: string; model_id: string; role: string }>>`
+      SELECT DISTINCT ON (thread_id, model_id) thread_id, model_id, role
+      FROM messages ORDER BY thread_id, model_id, created_at DESC, id DESC`;
+    const orphans = rows.filter((r) => r.role === 'user');
+    if (!orphans.length) return 0;
+    await this.prisma.message.createMany({
+      data: orphans.map((r) => ({
+        threadId: r.thread_id,
+        modelId: r.model_id,
+        role: 'assistant' as const,
+        content: '',
+        status: 'interrupted' as const,
+        errorCode: 'INTERRUPTED',
+        finishReason: 'interrupted',
+        tokens: 0,
+        completionTokens: 0,
+      })),
+    });
+    return orphans.length;
+  }
+
+  async threadExists(threadId: string): Promise<boolean> {
+    return (await this.prisma.thread.count({ where: { id: threadId } })) > 0;
   }
 
   find(threadId: string, modelId: string, id: string): Promise<Message | null> {

@@ -4,8 +4,10 @@ import { ErrorCode } from '../../common/errors/error-codes';
 import { decodeCursor, pageOf } from '../../common/http/cursor';
 import { Paginated } from '../../common/http/envelope';
 import { Message } from '../../infra/database/generated/client';
+import { GenerationRegistry } from '../../infra/generations/generation-registry';
 import { RunningGenerations } from '../../infra/generations/running-generations';
-import { SequencedEvent, StreamBus } from '../../infra/stream-bus/stream-bus';
+import { StreamBus, StreamEvent } from '../../infra/stream-bus/stream-bus';
+import { AnswerPosition, isAfter, parseAnswerEventId, replayOf } from './answer-events';
 import { ModerationService } from '../moderation/moderation.service';
 import { ThreadsService } from '../threads/threads.service';
 import { GenerationService } from './generation.service';
@@ -26,17 +28,9 @@ export function toMessageDto(m: Message): ChatMessageDto {
   };
 }
 
-/** The events a finished message replays as, for clients that reconnect after the end. */
-function replayOf(m: Message): SequencedEvent[] {
-  const events = [
-    { event: 'message_start', data: { messageId: m.id, timestamp: m.createdAt.toISOString() } },
-    ...(m.content ? [{ event: 'token', data: { token: m.content, messageId: m.id } }] : []),
-    m.status === 'complete'
-      ? { event: 'message_complete', data: { messageId: m.id, totalTokens: m.tokens ?? 0, finishReason: m.finishReason, timestamp: m.createdAt.toISOString() } }
-      : { event: 'error', data: { code: m.errorCode ?? 'PROVIDER_ERROR', message: 'The answer did not complete', messageId: m.id } },
-    { event: 'close', data: {} },
-  ];
-  return events.map((e, i) => ({ ...e, id: i + 1 }));
+/** The events of a live or buffered stream after a client's position. */
+async function* after(events: AsyncIterable<StreamEvent>, position: AnswerPosition | undefined): AsyncIterable<StreamEvent> {
+  for await (const e of events) if (isAfter(e.id, position)) yield e;
 }
 
 @Injectable()
@@ -48,6 +42,7 @@ export class MessagesService {
     private readonly bus: StreamBus,
     private readonly moderation: ModerationService,
     private readonly running: RunningGenerations,
+    private readonly registry: GenerationRegistry,
   ) {}
 
   async list(userId: string, threadId: string, modelId: string, query: ListMessagesQueryDto): Promise<Paginated<MessageListDto>> {
@@ -78,29 +73,36 @@ export class MessagesService {
   }
 
   /**
-   * Events of a message after `lastEventId`: live from the bus while it generates (or
-   * shortly after), else replayed from the stored row.
+   * Events of an answer after the client's `Last-Event-ID`, on any pod: live from the bus
+   * while it generates (or shortly after), else replayed from the stored row. Ids carry
+   * the text offset, so each of the three gives exactly the rest of the text.
    */
-  async events(userId: string, threadId: string, modelId: string, messageId: string, lastEventId: number, signal: AbortSignal): Promise<AsyncIterable<SequencedEvent>> {
+  async events(userId: string, threadId: string, modelId: string, messageId: string, lastEventId: string | undefined, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
     await this.threads.owned(userId, threadId);
+    const position = parseAnswerEventId(lastEventId);
     // The id alone proves nothing: the message must be of this thread and model (the thread is the user's).
-    const running = this.running.get(messageId);
+    const running = await this.registry.find(messageId);
     if (running) {
       if (running.threadId !== threadId || running.modelId !== modelId) throw AppException.notFound('Message');
-      return this.bus.read(messageId, lastEventId, signal);
+      return after(this.bus.read(messageId, signal), position);
     }
     const stored = await this.repository.find(threadId, modelId, messageId);
     if (!stored || stored.role !== 'assistant') throw AppException.notFound('Message');
-    // Shortly after the end the bus still has the stream, with the event ids the client holds.
-    if (await this.bus.exists(messageId)) return this.bus.read(messageId, lastEventId, signal);
+    // Shortly after the end the bus still has the stream: the same events the live readers got.
+    if (await this.bus.exists(messageId)) return after(this.bus.read(messageId, signal), position);
     return (async function* () {
-      yield* replayOf(stored).filter((e) => e.id > lastEventId);
+      yield* replayOf(stored, position);
     })();
   }
 
+  /** Stops an answer of this user's thread, on whichever pod runs it. */
   async cancel(userId: string, threadId: string, modelId: string, messageId: string): Promise<void> {
     await this.threads.owned(userId, threadId);
-    if (this.generations.cancel(userId, messageId)) return;
+    const running = await this.registry.find(messageId);
+    if (running && running.threadId === threadId && running.modelId === modelId) {
+      await this.running.cancel(messageId);
+      return;
+    }
     if (await this.repository.find(threadId, modelId, messageId)) {
       throw new AppException(ErrorCode.CONFLICT, 'This answer has already finished', HttpStatus.CONFLICT);
     }

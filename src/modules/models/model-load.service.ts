@@ -1,6 +1,7 @@
 import { HttpStatus, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, on } from 'node:events';
+import { SseEvent } from '../../common/http/sse-streams';
 import type { AuthUser } from '../../common/decorators/current-user.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
@@ -106,19 +107,26 @@ export class ModelLoadService implements OnModuleDestroy {
     return job;
   }
 
-  /** Every event so far, then live ones until the job ends; returns an unsubscribe function. */
-  follow(job: LoadJob, onEvent: (event: LoadEvent, index: number) => void, onEnd: () => void): () => void {
-    job.events.forEach(onEvent);
-    if (job.state !== 'loading') {
-      onEnd();
-      return () => undefined;
+  /** Every event so far, then live ones until the job ends or `signal` aborts; ids are the events' positions. */
+  async *events(job: LoadJob, signal: AbortSignal): AsyncIterable<SseEvent> {
+    // Listening before the replay, so no event falls between the two.
+    const live = on(job.emitter, 'event', { signal });
+    let next = 0;
+    try {
+      for (;;) {
+        while (next < job.events.length) {
+          const { event, data } = job.events[next];
+          yield { id: String(next++), event, data };
+          if (event !== 'progress') return;
+        }
+        if (job.state !== 'loading') return;
+        await live.next();
+      }
+    } catch (error) {
+      if (!signal.aborted) throw error;
+    } finally {
+      await live.return?.();
     }
-    const listener = (event: LoadEvent, index: number) => {
-      onEvent(event, index);
-      if (event.event !== 'progress') onEnd();
-    };
-    job.emitter.on('event', listener);
-    return () => job.emitter.off('event', listener);
   }
 
   /** The model's state; load jobs (progress, failures, last load) only for users who may load models. */

@@ -1,10 +1,11 @@
-import { Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, HttpStatus, MessageEvent, Param, Post, Query, Req, Sse, SseSignal } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiExtraModels, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
+import { Observable } from 'rxjs';
 import { AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
 import { Scopes, SessionOnly } from '../../common/decorators/scopes.decorator';
 import { RawResponse } from '../../common/http/envelope';
-import { SseWriter } from '../../common/http/sse';
+import { SseStreams } from '../../common/http/sse-streams';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorator';
 import { sseMediaType, sseModels, StreamErrorEventDto } from '../../common/openapi/sse';
 import { ConcurrencyLimiter } from '../../common/throttling/concurrency-limiter';
@@ -29,6 +30,7 @@ export class ModelsController {
     private readonly loads: ModelLoadService,
     private readonly limiter: ConcurrencyLimiter,
     private readonly audit: AuditService,
+    private readonly streams: SseStreams,
   ) {}
 
   @Get()
@@ -67,9 +69,10 @@ export class ModelsController {
     return { modelId: job.modelId, jobId: job.id, status: job.state === 'loaded' ? 'loaded' : 'loading', estimatedTime: job.state === 'loading' ? 180 : null };
   }
 
-  @Get(':modelId/load/stream')
+  @Sse(':modelId/load/stream')
   @SessionOnly()
   @RawResponse()
+  @Header('X-Accel-Buffering', 'no')
   @RateLimit('models.status')
   @ApiOperation({ summary: 'Load progress as Server-Sent Events: `progress`… then `loaded` or `error`. Only for users who may load models' })
   @ApiProduces('text/event-stream')
@@ -79,15 +82,10 @@ export class ModelsController {
     content: { 'text/event-stream': sseMediaType(LOAD_DESCRIPTION, LOAD_EVENTS, 'id: 0\nevent: progress\ndata: {"status":"pulling","progress":12,"message":"pulling manifest"}\n\n') },
   })
   @ApiErrors(HttpStatus.BAD_REQUEST, HttpStatus.FORBIDDEN, HttpStatus.NOT_FOUND)
-  loadStream(@CurrentUser() user: AuthUser, @Param() params: ModelParamDto, @Query() query: LoadStreamQueryDto, @Res() res: Response): void {
+  loadStream(@CurrentUser() user: AuthUser, @Param() params: ModelParamDto, @Query() query: LoadStreamQueryDto, @Req() req: Request, @SseSignal() signal: AbortSignal): Observable<MessageEvent> {
     const job = this.loads.job(user, params.modelId, query.jobId);
-    this.limiter.holdStream(user, res);
-    const sse = new SseWriter(res);
-    const unsubscribe = this.loads.follow(
-      job,
-      (event, index) => sse.send(event.event, event.data, index),
-      () => setImmediate(() => sse.end()),
-    );
-    res.on('close', unsubscribe);
+    this.limiter.holdStream(user, req.res!);
+    return this.streams.observe(this.loads.events(job, signal));
   }
+
 }

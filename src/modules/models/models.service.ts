@@ -1,8 +1,9 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
-import { LRUCache } from 'lru-cache';
+import { HttpStatus, Injectable, Optional } from '@nestjs/common';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { AppConfig } from '../../config/app.config';
+import { CacheFactory, SharedCache } from '../../infra/cache/cache';
+import { LruCacheFactory } from '../../infra/cache/lru-cache';
 import { ProviderKeysService } from '../profile/provider-keys.service';
 import { DiscoveredModel, LocalModelProvider } from './model-provider';
 import { loadCatalog } from './model-catalog';
@@ -23,19 +24,27 @@ export interface ModelLookup {
   orProviderName?: boolean;
 }
 
+/** What discovery found on one provider (plain data: it may be kept in Redis). */
+interface Discovery {
+  models: DiscoveredModel[];
+  reachable: boolean;
+}
+
 /** The catalog (shipped + MODELS_FILE + discovered) and per-user availability. */
 @Injectable()
 export class ModelsService {
   private readonly catalog: CatalogEntry[];
-  /** Discovery results per provider: Ollama's installed models, OpenAI-compatible servers' lists. */
-  private readonly discovery = new LRUCache<string, { models: DiscoveredModel[]; reachable: boolean }>({ max: 100, ttl: DISCOVERY_TTL_MS });
+  /** Discovery results per provider: Ollama's installed models, OpenAI-compatible servers' lists (shared by the pods with REDIS_URL). */
+  private readonly discovery: SharedCache<Discovery>;
 
   constructor(
     config: AppConfig,
     private readonly registry: ProviderRegistry,
     private readonly keys: ProviderKeysService,
+    @Optional() caches: CacheFactory = new LruCacheFactory(),
   ) {
     this.catalog = loadCatalog(config.MODELS_FILE).filter((m) => registry.get(m.provider));
+    this.discovery = caches.create<Discovery>('models:discovery', { maxEntries: 100 });
   }
 
   /** Every model this server offers, each marked available or not for this user. */
@@ -109,20 +118,31 @@ export class ModelsService {
     return found.flat();
   }
 
-  private async discover(providerName: string): Promise<{ models: DiscoveredModel[]; reachable: boolean }> {
-    const cached = this.discovery.get(providerName);
+  private async discover(providerName: string): Promise<Discovery> {
+    const cached = asDiscovery(await this.discovery.get(providerName));
     if (cached) return cached;
     const provider = this.registry.get(providerName)!;
-    let result: { models: DiscoveredModel[]; reachable: boolean };
+    let result: Discovery;
     try {
       const models = await provider.listModels(this.registry.serverKey(providerName), AbortSignal.timeout(DISCOVERY_TIMEOUT_MS));
-      result = { models, reachable: true };
+      result = { models: models.map(plainModel), reachable: true };
     } catch {
       result = { models: [], reachable: false };
     }
-    this.discovery.set(providerName, result);
+    await this.discovery.set(providerName, result, DISCOVERY_TTL_MS);
     return result;
   }
+}
+
+/** Only a discovered model's own fields, as plain data. */
+function plainModel({ name, displayName, contextLength }: DiscoveredModel): DiscoveredModel {
+  return { name, ...(displayName !== undefined && { displayName }), ...(contextLength !== undefined && { contextLength }) };
+}
+
+/** A cached discovery read back, or undefined when it is not one (a miss). */
+function asDiscovery(value: unknown): Discovery | undefined {
+  const v = value as Partial<Discovery> | undefined;
+  return v && typeof v.reachable === 'boolean' && Array.isArray(v.models) && v.models.every((m) => typeof m?.name === 'string') ? (v as Discovery) : undefined;
 }
 
 function toEntry(providerName: string, local: boolean, model: DiscoveredModel): CatalogEntry {

@@ -1,8 +1,9 @@
-import { HttpStatus, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { HttpStatus, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { backOff } from 'exponential-backoff';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { AppConfig } from '../../config/app.config';
+import { Metrics } from '../../infra/metrics/metrics';
 import { KeyProvider } from '../profile/profile.dto';
 import { isRetryable, translateProviderError } from './model-errors';
 import { CompletionRequest, LocalModelProvider, ModelProvider, StreamChunk } from './model-provider';
@@ -41,7 +42,10 @@ export class ProviderRegistry implements OnApplicationBootstrap {
   private readonly providers = new Map<string, ModelProvider>();
   private readonly serverKeys = new Map<string, string>();
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    @Optional() private readonly metrics?: Metrics,
+  ) {
     // The default OpenAI endpoint: seed 000's PROVIDER_* names still work, OPENAI_* win.
     this.add(
       new OpenAIProvider(
@@ -129,8 +133,39 @@ export class ProviderRegistry implements OnApplicationBootstrap {
    * Streams from `providerName`, retrying with exponential backoff and full jitter on
    * 429/5xx/connection errors until the first chunk arrives; after that a failure is
    * final (a retry would repeat text the client already has). Errors come out translated.
+   *
+   * Measured as a whole (retries included): time to the first text chunk, duration by
+   * outcome, and the usage of the final chunk. The chunks, errors, abort and early exit
+   * (`return()` reaches the provider's iterator) are those of the unmeasured stream.
    */
   async *stream(providerName: string, request: CompletionRequest, callerSignal: AbortSignal): AsyncIterable<StreamChunk> {
+    if (!this.metrics || !this.providers.has(providerName)) {
+      yield* this.attempts(providerName, request, callerSignal);
+      return;
+    }
+    const call = this.metrics.providerCall(providerName);
+    let state: 'streaming' | 'done' | 'completed' | 'failed' = 'streaming';
+    try {
+      for await (const chunk of this.attempts(providerName, request, callerSignal)) {
+        if (chunk.type === 'text') call.text();
+        else {
+          state = 'done';
+          call.usage(chunk.usage);
+        }
+        yield chunk;
+      }
+      state = 'completed';
+    } catch (error) {
+      state = 'failed';
+      throw error;
+    } finally {
+      // A reader that stops after the final chunk (complete() does) had its answer; one that stops before, cancelled it.
+      call.end(state === 'failed' ? (callerSignal.aborted ? 'cancelled' : 'error') : state === 'streaming' ? 'cancelled' : 'ok');
+    }
+  }
+
+  /** stream() without the measuring. */
+  private async *attempts(providerName: string, request: CompletionRequest, callerSignal: AbortSignal): AsyncIterable<StreamChunk> {
     const provider = this.require(providerName);
     // One deadline for the first chunk, the same for every SDK (ollama's has none of its own).
     const firstChunkDeadline = new AbortController();
@@ -165,8 +200,9 @@ export class ProviderRegistry implements OnApplicationBootstrap {
       clearTimeout(timer);
     }
     if (first.done) return;
-    yield first.value;
     try {
+      // Inside the try: a reader that stops after the first chunk still closes the provider's stream.
+      yield first.value;
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
         // Some SDK streams just end when aborted: never report that as a finished answer.
         callerSignal.throwIfAborted();
@@ -179,7 +215,7 @@ export class ProviderRegistry implements OnApplicationBootstrap {
     }
   }
 
-  /** Non-streaming: the stream, gathered, with the same retry rules. */
+  /** Non-streaming: the stream, gathered, with the same retry rules (and measured by stream()). */
   async complete(providerName: string, request: CompletionRequest, signal: AbortSignal) {
     let text = '';
     for await (const chunk of this.stream(providerName, request, signal)) {

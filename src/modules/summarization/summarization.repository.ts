@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Message, ThreadModelContext } from '../../infra/database/generated/client';
 import { PrismaService } from '../../infra/database/prisma.service';
+import { DEFAULT_TITLE } from '../threads/threads.service';
 
 /** Per-model summaries and the thread fields they feed (summary, automatic title). */
 @Injectable()
@@ -58,8 +59,14 @@ export class SummarizationRepository {
   }
 
   /** Sets an automatic title unless the user has named the thread meanwhile. */
+  /** Whether the thread still has the default title, which only an automatic title replaces. */
+  async needsTitle(threadId: string): Promise<boolean> {
+    return (await this.prisma.thread.count({ where: { id: threadId, titleByUser: false, title: DEFAULT_TITLE } })) === 1;
+  }
+
+  /** Sets a generated title unless the user or an earlier title job named the thread meanwhile. */
   async setAutomaticTitle(threadId: string, title: string): Promise<boolean> {
-    const { count } = await this.prisma.thread.updateMany({ where: { id: threadId, titleByUser: false }, data: { title } });
+    const { count } = await this.prisma.thread.updateMany({ where: { id: threadId, titleByUser: false, title: DEFAULT_TITLE }, data: { title } });
     return count === 1;
   }
 

@@ -11,6 +11,7 @@ import { TokenCounter } from '../models/token-counter';
 import { SummaryDto } from './summarization.dto';
 import { SUMMARY_INSTRUCTIONS, TITLE_INSTRUCTIONS } from './summarization.prompts';
 import { SummarizationRepository } from './summarization.repository';
+import { ThreadEvents } from '../threads/thread-events';
 
 /** Seed 001's bounds for a summary. */
 export const SUMMARY_MAX_TOKENS = 700;
@@ -44,6 +45,7 @@ export class SummarizationService implements OnModuleInit {
     private readonly registry: ProviderRegistry,
     private readonly tokens: TokenCounter,
     private readonly queue: JobQueue,
+    private readonly threadEvents: ThreadEvents,
   ) {}
 
   onModuleInit(): void {
@@ -62,7 +64,7 @@ export class SummarizationService implements OnModuleInit {
   async afterExchange(userId: string, threadId: string, entry: CatalogEntry, firstMessage?: string): Promise<void> {
     if (firstMessage !== undefined) await this.queue.enqueue<TitleJob>('title', threadId, { userId, threadId, modelId: entry.id, firstMessage });
     const key = `${threadId}:${entry.id}`;
-    if (this.queue.isPending('summarize', key)) return;
+    if (await this.queue.isPending('summarize', key)) return;
     const context = await this.repository.context(threadId, entry.id);
     const pending = await this.repository.unsummarizedSize(threadId, entry.id, context?.lastSummarizedId);
     if (pending.messages > KEEP_RECENT && pending.tokens > this.triggerTokens(entry)) {
@@ -100,13 +102,16 @@ export class SummarizationService implements OnModuleInit {
       summaryModel,
       lastSummarizedId: covered[covered.length - 1].id,
     });
+    this.threadEvents.announce(threadId, 'thread_updated', { summaryModelId: modelId });
     return { summary, tokens: saved.summaryTokens ?? 0, generatedAt: saved.summaryUpdatedAt!, modelUsed: summaryModel };
   }
 
   private async title(job: TitleJob): Promise<void> {
+    // Two models answering a thread's first message each schedule a title; one is enough.
+    if (!(await this.repository.needsTitle(job.threadId))) return;
     const raw = await this.call(job.userId, this.config.SUMMARY_MODEL ?? job.modelId, TITLE_INSTRUCTIONS, job.firstMessage.slice(0, 2000), TITLE_MAX_TOKENS);
     const title = raw.replace(/^["'\s]+|["'\s.]+$/g, '').split('\n')[0].slice(0, 80);
-    if (title) await this.repository.setAutomaticTitle(job.threadId, title);
+    if (title && (await this.repository.setAutomaticTitle(job.threadId, title))) this.threadEvents.announce(job.threadId, 'thread_updated', { title });
   }
 
   private async call(userId: string, modelId: string, instructions: string, input: string, maxTokens: number): Promise<string> {

@@ -128,3 +128,47 @@ export class RenamedThreadDto {
   @ApiProperty({ type: RenamedThreadInfoDto })
   thread: RenamedThreadInfoDto;
 }
+
+export class ThreadMessageStartEventDto {
+  @ApiProperty({ format: 'uuid' })
+  threadId: string;
+  @ApiProperty({ format: 'uuid', description: 'The answer being written: attach with GET …/models/{modelId}/messages/{messageId}/stream' })
+  messageId: string;
+  @ApiProperty({ example: 'gpt-4o' })
+  modelId: string;
+  @ApiProperty({ format: 'uuid' })
+  userMessageId: string;
+}
+
+export class ThreadMessageCompleteEventDto {
+  @ApiProperty({ format: 'uuid' })
+  threadId: string;
+  @ApiProperty({ format: 'uuid' })
+  messageId: string;
+  @ApiProperty()
+  modelId: string;
+  @ApiProperty({ enum: ['complete'] })
+  status: 'complete';
+}
+
+export class ThreadMessageErrorEventDto {
+  @ApiProperty({ format: 'uuid' })
+  threadId: string;
+  @ApiProperty({ format: 'uuid' })
+  messageId: string;
+  @ApiProperty()
+  modelId: string;
+  @ApiProperty({ enum: ['error', 'cancelled', 'interrupted'], description: 'How the stored answer ended (`error` also when it could not be stored)' })
+  status: 'error' | 'cancelled' | 'interrupted';
+  @ApiProperty({ example: 'PROVIDER_ERROR' })
+  code: string;
+}
+
+export class ThreadUpdatedEventDto {
+  @ApiProperty({ format: 'uuid' })
+  threadId: string;
+  @ApiPropertyOptional({ description: 'The new title, when it changed' })
+  title?: string;
+  @ApiPropertyOptional({ description: 'The model whose summary changed; fetch it from …/models/{modelId}/summary' })
+  summaryModelId?: string;
+}

@@ -13,6 +13,7 @@ import {
   ThreadListDto,
   ThreadSummaryDto,
 } from './threads.dto';
+import { ThreadEvents } from './thread-events';
 import { ThreadRow, ThreadsRepository } from './threads.repository';
 
 export const DEFAULT_TITLE = 'New conversation';
@@ -38,6 +39,7 @@ export class ThreadsService {
     private readonly repository: ThreadsRepository,
     private readonly generations: RunningGenerations,
     private readonly audit: AuditService,
+    private readonly events: ThreadEvents,
   ) {}
 
   async list(userId: string, query: ListThreadsQueryDto): Promise<Paginated<ThreadListDto>> {
@@ -79,6 +81,7 @@ export class ThreadsService {
   async rename(userId: string, id: string, title: string) {
     await this.owned(userId, id);
     const thread = await this.repository.rename(id, title.trim());
+    this.events.announce(id, 'thread_updated', { title: thread.title });
     return { id: thread.id, title: thread.title, updatedAt: thread.updatedAt };
   }
 
