@@ -82,7 +82,7 @@ describe('Summarization (e2e)', () => {
     summarizer.script({ tokens: ['FIRST', ' SUMMARY'], delayMs: 150 });
     for (let i = 0; i < 3; i++) await send(id, `${i}: ${LONG}`);
     // While that job runs, another crossing exchange queues nothing more.
-    expect(queue.isPending('summarize', `${id}:tiny`)).toBe(true);
+    expect(await queue.isPending('summarize', `${id}:tiny`)).toBe(true);
     await send(id, `3: ${LONG}`);
     await queue.idle();
     expect(summaryRequests()).toHaveLength(1);

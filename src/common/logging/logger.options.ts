@@ -5,7 +5,7 @@ import { AppConfig } from '../../config/app.config';
 import { redactSecrets, redactUrl } from './redact';
 
 /** Probe paths: frequent and boring, so logged at debug unless they fail. */
-const PROBES = new Set(['/healthz', '/api/health/live', '/api/health/ready']);
+const PROBES = new Set(['/healthz', '/api/health/live', '/api/health/ready', '/metrics']);
 
 type Req = IncomingMessage & { originalUrl?: string };
 

@@ -1,5 +1,6 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Broadcast } from '../broadcast/broadcast';
+import { Metrics } from '../metrics/metrics';
 import { GenerationRecord, GenerationRegistry } from './generation-registry';
 
 /** Why a generation was stopped before its provider finished: a cancel, shutdown, or another pod took it for dead. */
@@ -30,7 +31,10 @@ export class RunningGenerations implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly broadcast: Broadcast,
     private readonly registry: GenerationRegistry,
-  ) {}
+    metrics: Metrics,
+  ) {
+    metrics.reportRunningGenerations(() => this.byMessage.size);
+  }
 
   async onModuleInit(): Promise<void> {
     this.unsubscribe = await this.broadcast.subscribe(CANCEL_CHANNEL, (message) => {

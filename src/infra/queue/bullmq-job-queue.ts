@@ -149,8 +149,10 @@ export class BullmqJobQueue extends JobQueue implements OnModuleInit, OnApplicat
     worker.on('failed', (job, error) => {
       if (!job) return this.warn('Job failed', error);
       const attempts = job.opts.attempts ?? 1;
-      if (job.attemptsMade >= attempts) this.logger.warn(`Job ${describeJob(job.id)} failed after ${job.attemptsMade} attempts: ${error.message}`);
-      else this.logger.debug(`Job ${describeJob(job.id)} failed (attempt ${job.attemptsMade} of ${attempts}), retrying: ${error.message}`);
+      if (job.attemptsMade >= attempts) {
+        this.logger.warn(`Job ${describeJob(job.id)} failed after ${job.attemptsMade} attempts: ${error.message}`);
+        this.reportFinalFailure(job.name);
+      } else this.logger.debug(`Job ${describeJob(job.id)} failed (attempt ${job.attemptsMade} of ${attempts}), retrying: ${error.message}`);
     });
     worker.on('stalled', (jobId) => this.logger.warn(`Job ${describeJob(jobId)} stalled (its worker stopped or lost Redis); queued again`));
     worker.run().catch((error: Error) => this.warn('Job worker stopped', error));

@@ -31,6 +31,7 @@ export class InProcessJobQueue extends JobQueue implements OnModuleDestroy {
         this.failures.push(Date.now());
         if (this.failures.length > FAILURES_KEPT) this.failures.shift();
         this.logger.warn(`Job ${id} failed after ${ATTEMPTS} attempts: ${error.message}`);
+        this.reportFinalFailure(name);
       })
       .finally(() => this.active.delete(id));
     this.active.set(id, run);

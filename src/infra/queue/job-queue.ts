@@ -17,6 +17,17 @@ export interface JobCounts {
  * where the key is deduplicated across every pod of the deployment.
  */
 export abstract class JobQueue {
+  private readonly failureHandlers: Array<(name: string) => void> = [];
+
+  /** Called with the job name each time a job fails for good, after its retries (metrics). */
+  onFinalFailure(handler: (name: string) => void): void {
+    this.failureHandlers.push(handler);
+  }
+
+  protected reportFinalFailure(name: string): void {
+    for (const handler of this.failureHandlers) handler(name);
+  }
+
   /** The handler of a job name; register before the application starts (onModuleInit). */
   abstract register<T>(name: string, handler: JobHandler<T>): void;
   /**
