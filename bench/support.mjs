@@ -88,6 +88,8 @@ export async function startApp(upstreamPort, rateLimits) {
   }
   return {
     port,
+    /** The app's process (its `exit` event, its signals). */
+    child: app,
     stop: () => {
       stopping = true;
       app.kill('SIGTERM');

@@ -1,10 +1,9 @@
 import { Redis } from 'ioredis';
-import { once } from 'node:events';
-import { AddressInfo, connect, createServer, Server, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../../src/config/app.config';
 import { BullmqJobQueue, BullmqJobQueueOptions } from '../../src/infra/queue/bullmq-job-queue';
 import { TEST_REDIS_URL } from '../support/test-app';
+import { RedisProxy } from './redis-proxy';
 
 /** Every key of this run starts with this; each test gets its own deployment prefix under it. */
 const RUN = `parley-test-${process.pid}-${Date.now()}`;
@@ -17,43 +16,6 @@ async function eventually(what: string, check: () => boolean | Promise<boolean>,
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await sleep(20);
-  }
-}
-
-/** A TCP proxy in front of the real Redis that the test can cut and restore. */
-class RedisProxy {
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(private readonly target: URL) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async open(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = connect(Number(this.target.port || 6379), this.target.hostname);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    this.server.listen(this.port, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  async cut(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    for (const socket of this.sockets) socket.destroy();
-    if (server) await new Promise((resolve) => server.close(resolve));
   }
 }
 

@@ -1,46 +1,12 @@
-import { once } from 'node:events';
-import { AddressInfo, createServer, Server, Socket, connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { FailoverThrottlerStorage } from '../../src/common/throttling/failover-throttler.storage';
 import { createTestApp, TEST_REDIS_URL, TestApp } from '../support/test-app';
 import { createThrowawayDatabase, ThrowawayDatabase } from './throwaway-database';
+import { RedisProxy } from './redis-proxy';
 
 /** A fresh client address per run: Redis keeps counters for the whole window. */
 const clientAddress = () => `10.${[0, 0, 0].map(() => Math.floor(Math.random() * 250)).join('.')}`;
-
-/** A TCP proxy in front of the real Redis that the test can cut and restore. */
-class RedisProxy {
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(private readonly target: URL) {}
-
-  async open(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = connect(Number(this.target.port || 6379), this.target.hostname);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    this.server.listen(this.port, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  async cut(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    for (const socket of this.sockets) socket.destroy();
-    if (server) await new Promise((resolve) => server.close(resolve));
-  }
-}
 
 async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -33,6 +33,8 @@ export interface TestAppOptions {
   listen?: boolean;
   /** Check every response of `http()` against openapi.json (default true). */
   validateResponses?: boolean;
+  /** Always the embedded database (env may name its directory), even when TEST_DATABASE_URL is set. */
+  embedded?: boolean;
 }
 
 const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
@@ -68,7 +70,7 @@ function validatingRequest(server: Parameters<typeof request>[0]): ReturnType<ty
   });
 }
 
-export function testConfig(env: Record<string, string> = {}): AppConfig {
+export function testConfig(env: Record<string, string> = {}, embedded = false): AppConfig {
   return loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'debug',
@@ -83,14 +85,14 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
     DEMO_TOKEN_DELAY_MS: '0',
     JWT_SECRET: 'test-jwt-secret-that-is-long-enough-0123456789',
     ENCRYPTION_KEY: 'a'.repeat(64),
-    ...(TEST_DATABASE_URL ? { DATABASE_URL: TEST_DATABASE_URL, MIGRATE_ON_START: 'true' } : { EMBEDDED_DB_PATH: 'memory://' }),
+    ...(TEST_DATABASE_URL && !embedded ? { DATABASE_URL: TEST_DATABASE_URL, MIGRATE_ON_START: 'true' } : { EMBEDDED_DB_PATH: 'memory://' }),
     ...env,
   });
 }
 
 /** Boots the real application (AppModule + configureApp, as main.ts does) for one suite. */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const config = testConfig(options.env);
+  const config = testConfig(options.env, options.embedded);
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {

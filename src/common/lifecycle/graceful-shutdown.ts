@@ -66,7 +66,8 @@ export function installSignalHandlers(app: INestApplication, timings: ShutdownTi
       logger.error('Shutdown took too long; exiting');
       process.exit(1);
     }, timings.delayMs + timings.graceMs + SHUTDOWN_MARGIN_MS).unref();
-    shutdownGracefully(app, timings)
+    // Ctrl+C at a terminal has no load balancer to wait for; orchestrators send SIGTERM.
+    shutdownGracefully(app, signal === 'SIGINT' ? { ...timings, delayMs: 0 } : timings)
       .then(() => process.exit(0))
       .catch((error: Error) => {
         logger.error(error);

@@ -76,6 +76,7 @@ describe('openapi.json contract', () => {
     expect(streams.map((s) => s.where).sort()).toEqual([
       'GET /api/llm/stream',
       'GET /api/models/{modelId}/load/stream',
+      'GET /api/threads/{id}/events',
       'GET /api/threads/{threadId}/models/{modelId}/messages/{messageId}/stream',
       'POST /api/llm/stream',
       'POST /api/threads/{threadId}/models/{modelId}/messages',
@@ -89,6 +90,8 @@ describe('openapi.json contract', () => {
     expect(Object.keys(answer)).toEqual(['message_start', 'token', 'message_complete', 'error', 'close']);
     const load = operations.find((o) => o.where.endsWith('/load/stream'))!.op.responses['200'].content['text/event-stream']['x-sse-events'];
     expect(Object.keys(load)).toEqual(['progress', 'loaded', 'error']);
+    const thread = operations.find((o) => o.where.endsWith('/events'))!.op.responses['200'].content['text/event-stream']['x-sse-events'];
+    expect(Object.keys(thread)).toEqual(['message_start', 'message_complete', 'message_error', 'thread_updated']);
   });
 
   it('shows each error status with its own code', () => {
