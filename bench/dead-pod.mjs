@@ -3,6 +3,7 @@
 // Redis; the answer streams on A, A is killed, and B is polled until it lists the answer as
 // `interrupted`. Prints the time from the kill to that, and the text kept.
 // Run: npm run build && BENCH_DATABASE_URL=postgresql://… REDIS_URL=redis://127.0.0.1:6379 node bench/dead-pod.mjs
+import { Redis } from 'ioredis';
 import { once } from 'node:events';
 import { createServer, request } from 'node:http';
 import { call, registerUser, startApp } from './support.mjs';
@@ -60,7 +61,7 @@ req.on('error', () => undefined);
 req.end(JSON.stringify({ content: 'go on for ever', stream: true }));
 await new Promise((r) => setTimeout(r, 3000));
 
-a.child.kill('SIGKILL');
+a.stop('SIGKILL');
 const killed = performance.now();
 let row;
 while (!row) {
@@ -76,4 +77,13 @@ const next = await call(b.port, 'POST', path, { headers: { cookie }, body: { con
 console.log(`  the thread+model answers again on the other pod: HTTP ${next.status}`);
 b.stop();
 upstream.close();
+// This run's keys go with it.
+const redis = new Redis(process.env.REDIS_URL);
+let cursor = '0';
+do {
+  const [next, keys] = await redis.scan(cursor, 'MATCH', `${process.env.REDIS_KEY_PREFIX}*`, 'COUNT', 500);
+  if (keys.length) await redis.del(...keys);
+  cursor = next;
+} while (cursor !== '0');
+await redis.quit();
 process.exit(0);

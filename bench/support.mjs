@@ -90,9 +90,9 @@ export async function startApp(upstreamPort, rateLimits) {
     port,
     /** The app's process (its `exit` event, its signals). */
     child: app,
-    stop: () => {
+    stop: (signal = 'SIGTERM') => {
       stopping = true;
-      app.kill('SIGTERM');
+      app.kill(signal);
     },
   };
 }
