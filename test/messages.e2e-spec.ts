@@ -195,6 +195,8 @@ describe('Messages (e2e)', () => {
     const firstPart = tokens.slice(0, 5);
     // ...and another device picks up where it left off.
     const rest = await sse(port, 'GET', `/api/threads/${threadId}/models/gpt-5.5/messages/${messageId}/stream`, { ...auth, 'Last-Event-ID': lastId });
+    expect(rest.headers['content-type']).toMatch(/text\/event-stream/);
+    expect(rest.headers['x-accel-buffering']).toBe('no');
     const resumed = rest.events.filter((e) => e.event === 'token').map((e) => e.data.token);
     expect([...firstPart, ...resumed]).toEqual(tokens);
     expect(rest.events.at(-1)!.event).toBe('close');
