@@ -404,9 +404,12 @@ describe('Gateway /v1 (e2e)', () => {
       expectError(await t.http().get(`/api/admin/users/${me.user.id}/usage`).set(me.auth), 403, 'FORBIDDEN');
       const rows = await prisma.usageRecord.findMany({ where: { userId: me.user.id } });
       expect(rows.every((r) => r.apiTokenId && r.status === 'complete' && r.latencyMs >= 0)).toBe(true);
-      // Each call is logged with its sizes and outcome, never its text.
+      // Each call is logged on its request's line with its sizes and outcome, never its text.
       expect(t.logs).toContainEqual(
-        expect.objectContaining({ msg: 'Model call', source: 'gateway', model: 'gpt-5.4-mini', promptChars: 18, status: 'complete', usage: { input: 12, output: 4 } }),
+        expect.objectContaining({
+          msg: 'request:end',
+          modelCall: expect.objectContaining({ source: 'gateway', model: 'gpt-5.4-mini', promptChars: 18, status: 'complete', usage: { input: 12, output: 4 } }),
+        }),
       );
       expect(JSON.stringify(t.logs)).not.toContain('private words 4711');
     });

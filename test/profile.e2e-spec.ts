@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { PrismaService } from '../src/infra/database/prisma.service';
 import { createTestApp, DEFAULT_PASSWORD, expectError, login, registerUser, SignedIn, TestApp } from './support/test-app';
+import { CredentialCache } from '../src/infra/cache/credential-cache';
 
 /**
  * Profile, provider keys (BYOK), personal tokens and password change, as a client sees them.
@@ -357,6 +358,8 @@ describe('Profile (e2e)', () => {
       const token = created.body.data.token as string;
       await t.http().get('/api/threads').set('Authorization', `Bearer ${token}`).expect(200);
       await prisma.apiToken.update({ where: { id: created.body.data.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+      // The row changed behind the app's back: its credential cache is told, as every change through the API tells it.
+      await t.app.get(CredentialCache).forgetUser(jack.user.id);
       expectError(await t.http().get('/api/threads').set('Authorization', `Bearer ${token}`), 401, 'UNAUTHORIZED');
     });
 

@@ -2,6 +2,7 @@ import { TOKEN_SCOPES, TokenScope } from '../src/common/decorators/scopes.decora
 import { PrismaService } from '../src/infra/database/prisma.service';
 import { DEMO_PASSWORD, DEMO_USERNAME } from '../src/modules/auth/demo-user.seeder';
 import { createTestApp, DEFAULT_PASSWORD, expectError, login, registerUser, SignedIn, TestApp } from './support/test-app';
+import { CredentialCache } from '../src/infra/cache/credential-cache';
 
 /**
  * Personal tokens (pk_…) written as the attacks of the security review: a stolen token must
@@ -322,6 +323,8 @@ describe('Personal token scopes and lifecycle (e2e)', () => {
       await t.http().get('/api/threads').set(token.auth).expect(200);
       // A day and a second later.
       await prisma.apiToken.update({ where: { id: token.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+      // The row changed behind the app's back: its credential cache is told, as every change through the API tells it.
+      await t.app.get(CredentialCache).forgetUser(ivan.user.id);
       expectError(await t.http().get('/api/threads').set(token.auth), 401, 'UNAUTHORIZED');
       expect((await t.http().get('/v1/models').set(token.auth)).status).toBe(401);
     });

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { IncomingMessage, request } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { encodeCursor } from '../src/common/http/cursor';
 import { PrismaService } from '../src/infra/database/prisma.service';
+import { parseSse } from './support/sse';
 import { createTestApp, expectError, registerUser, SignedIn, TestApp } from './support/test-app';
 
 describe('Threads (e2e)', () => {
@@ -10,7 +13,7 @@ describe('Threads (e2e)', () => {
   let bob: SignedIn;
 
   beforeAll(async () => {
-    t = await createTestApp({ env: { RATE_LIMITS: 'register=1000,threads.create=1000,threads.delete=1000' } });
+    t = await createTestApp({ listen: true, env: { RATE_LIMITS: 'register=1000,threads.create=1000,threads.delete=1000' } });
     prisma = t.app.get(PrismaService);
     alice = await registerUser(t);
     bob = await registerUser(t);
@@ -143,6 +146,7 @@ describe('Threads (e2e)', () => {
     for (const [method, path, body] of [
       ['get', `/api/threads/${thread.id}`, undefined],
       ['patch', `/api/threads/${thread.id}/title`, { title: 'x' }],
+      ['get', `/api/threads/${thread.id}/events`, undefined],
       ['delete', `/api/threads/${thread.id}`, undefined],
     ] as const) {
       const theirs = await t.http()[method](path).set(bob.auth).send(body);
@@ -151,6 +155,37 @@ describe('Threads (e2e)', () => {
       expect(theirs.body.error).toEqual(missing.body.error);
     }
     expect((await t.http().get('/api/threads').set(bob.auth).expect(200)).body.data.threads.map((x: { id: string }) => x.id)).not.toContain(thread.id);
+  });
+
+  it('follows its own thread: the events stream announces an answer starting and ending, and a rename', async () => {
+    const thread = await create(alice, 'Followed');
+    const port = (t.app.getHttpServer().address() as AddressInfo).port;
+    const events: Array<{ event: string; data: Record<string, unknown> }> = [];
+    const follower = request({ host: '127.0.0.1', port, path: `/api/threads/${thread.id}/events`, headers: alice.auth });
+    const opened = new Promise<IncomingMessage>((resolve) => follower.on('response', resolve));
+    follower.end();
+    const res = await opened;
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/event-stream/);
+    res.setEncoding('utf8');
+    let buffer = '';
+    res.on('data', (chunk: string) => {
+      buffer += chunk;
+      const end = buffer.lastIndexOf('\n\n');
+      if (end < 0) return;
+      events.push(...parseSse(buffer.slice(0, end + 2)).map((e) => ({ event: e.event, data: e.data as Record<string, unknown> })));
+      buffer = buffer.slice(end + 2);
+    });
+    await t.http().post(`/api/threads/${thread.id}/models/parley-demo/messages`).set(alice.auth).send({ content: 'hello' }).expect(200);
+    await t.http().patch(`/api/threads/${thread.id}/title`).set(alice.auth).send({ title: 'Renamed' }).expect(200);
+    for (let i = 0; i < 100 && !events.some((e) => e.event === 'thread_updated' && e.data.title === 'Renamed'); i++) await new Promise((r) => setTimeout(r, 20));
+    follower.destroy();
+    const messageId = events.find((e) => e.event === 'message_start')?.data.messageId;
+    expect(events.filter((e) => e.event !== 'thread_updated' || e.data.title === 'Renamed')).toEqual([
+      { event: 'message_start', data: { threadId: thread.id, messageId, modelId: 'parley-demo', userMessageId: expect.any(String) } },
+      { event: 'message_complete', data: { threadId: thread.id, messageId, modelId: 'parley-demo', status: 'complete' } },
+      { event: 'thread_updated', data: { threadId: thread.id, title: 'Renamed' } },
+    ]);
   });
 
   it.each([

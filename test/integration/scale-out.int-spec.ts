@@ -676,6 +676,19 @@ describe('Scale-out on Redis: two app instances (integration: real PostgreSQL an
     expect(perThread).toEqual([1, 1, 1]);
   });
 
+  it("drops a revoked personal token on every pod at once, though each pod caches credentials", async () => {
+    const created = await a.t.http().post('/api/profile/tokens').set(user.auth).send({ name: 'two-pods' }).expect(201);
+    const { token, id } = created.body.data as { token: string; id: string };
+    const models = (pod: Pod) => pod.t.http().get('/v1/models').set('Authorization', `Bearer ${token}`);
+    // Both pods have looked the token up, so both hold it in their credential cache.
+    await models(a).expect(200);
+    await models(b).expect(200);
+    await a.t.http().delete(`/api/profile/tokens/${id}`).set(user.auth).expect(200);
+    // B learns of the revoke through Redis, well within the cache's 30 s.
+    await eventually('token refused on B', async () => (await models(b)).status === 401, 2_000);
+    expect((await models(a)).status).toBe(401);
+  });
+
   it('exposes Prometheus metrics at /metrics (outside /api)', async () => {
     const res = await request(b.t.app.getHttpServer()).get('/metrics').expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { AppConfig } from '../../config/app.config';
+import { takeRequestLogFields } from '../http/request-id';
 import { redactSecrets, redactUrl } from './redact';
 
 /** Probe paths: frequent and boring, so logged at debug unless they fail. */
@@ -24,8 +25,8 @@ const logged = new WeakSet<ServerResponse>();
  *
  * Each request is logged once, when it ends (`request:end` with method, URL, status and
  * duration); there is no `request:start` line. The URL keeps its query's names but not the
- * values of credentials, prompts or search terms (redactUrl). Model calls add their own
- * `Model call` line (sizes, tokens, outcome; never text), which is not a request line.
+ * values of credentials, prompts or search terms (redactUrl). A model call adds a `modelCall`
+ * object to its request's line (sizes, tokens, outcome; never text): one line per request.
  */
 export function loggerOptions(config: AppConfig, destination?: DestinationStream): Params {
   return {
@@ -54,6 +55,8 @@ export function loggerOptions(config: AppConfig, destination?: DestinationStream
       // `req` is bound to the response logger already: adding it here too wrote the key twice.
       customSuccessMessage: () => 'request:end',
       customErrorMessage: () => 'request:end',
+      customSuccessObject: (req: Req, _res: ServerResponse, value: Record<string, unknown>) => ({ ...value, ...takeRequestLogFields(req) }),
+      customErrorObject: (req: Req, _res: ServerResponse, _error: Error, value: Record<string, unknown>) => ({ ...value, ...takeRequestLogFields(req) }),
       serializers: {
         // Only what helps debugging; headers (cookies, authorization) are left out entirely.
         // pino-http hands over pino-std-serializers' copy of the request, the original in `raw`.

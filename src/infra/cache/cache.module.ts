@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '../../config/app.config';
 import { REDIS, RedisClient } from '../redis/redis.module';
 import { CacheFactory } from './cache';
+import { CredentialCache } from './credential-cache';
 import { LruCacheFactory } from './lru-cache';
 import { RedisCacheFactory } from './redis-cache';
 
@@ -15,7 +16,8 @@ import { RedisCacheFactory } from './redis-cache';
       useFactory: (config: AppConfig, redis: RedisClient): CacheFactory =>
         redis ? new RedisCacheFactory(redis, config.REDIS_KEY_PREFIX) : new LruCacheFactory(),
     },
+    CredentialCache,
   ],
-  exports: [CacheFactory],
+  exports: [CacheFactory, CredentialCache],
 })
 export class CacheModule {}

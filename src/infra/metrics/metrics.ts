@@ -131,6 +131,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly credentialCacheLookups = new Counter({
+    name: `${METRICS_PREFIX}credential_cache_lookups_total`,
+    help: 'Lookups of personal tokens and provider keys in the in-process credential cache, by result (hit or miss)',
+    labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+
   readonly rateLimitRejections = new Counter({
     name: `${METRICS_PREFIX}rate_limit_rejections_total`,
     help: 'Requests answered 429 by the rate limiter, by limit name',

@@ -14,6 +14,7 @@ import { CredentialsRepository } from '../auth/credentials.repository';
 import { PasswordService } from '../auth/password.service';
 import { UsersRepository } from '../auth/users.repository';
 import { AdminUserDto, AuditEntryDto, AuditQueryDto, CreateUserDto, ListUsersQueryDto, UpdateUserDto } from './admin.dto';
+import { CredentialCache } from '../../infra/cache/credential-cache';
 
 export function toAdminUser(user: User): AdminUserDto {
   return {
@@ -40,6 +41,7 @@ export class AdminService {
     private readonly auth: AuthService,
     private readonly auditLog: AuditRepository,
     private readonly audit: AuditService,
+    private readonly credentialCache: CredentialCache,
   ) {}
 
   async listUsers(query: ListUsersQueryDto): Promise<Paginated<{ users: AdminUserDto[] }>> {
@@ -78,6 +80,8 @@ export class AdminService {
       await this.credentials.revokeUserSessions(id);
       await this.credentials.revokeUserApiTokens(id);
     }
+    // Role, access and password changes reach cached personal tokens on every pod at once.
+    await this.credentialCache.forgetUser(id);
     const changed = Object.keys(dto).filter((k) => dto[k as keyof UpdateUserDto] !== undefined);
     // Privilege and access changes carry their old and new values.
     const transitions = {
@@ -92,6 +96,7 @@ export class AdminService {
     if (id === admin.id) throw cannotTargetSelf('delete');
     await this.requireUser(id);
     await this.users.delete(id);
+    await this.credentialCache.forgetUser(id);
     await this.audit.record(req, { action: AuditAction.AdminUserDeleted, actorId: admin.id, target: id });
   }
 

@@ -9,6 +9,7 @@ import { ApiToken } from '../../infra/database/generated/client';
 import { AuditAction, AuditService } from '../audit/audit.service';
 import { CredentialsRepository } from './credentials.repository';
 import { API_TOKEN_PREFIX, hashToken, TokenService } from './token.service';
+import { CredentialCache } from '../../infra/cache/credential-cache';
 
 /** Characters of a token shown in lists: `pk_` plus 8 of its random part. */
 const SHOWN_PREFIX_LENGTH = API_TOKEN_PREFIX.length + 8;
@@ -35,6 +36,7 @@ export class ApiTokensService {
     private readonly credentials: CredentialsRepository,
     private readonly tokens: TokenService,
     private readonly audit: AuditService,
+    private readonly credentialCache: CredentialCache,
   ) {}
 
   async create(user: AuthUser, input: NewApiToken, req: Request): Promise<{ token: string; record: ApiToken }> {
@@ -76,6 +78,7 @@ export class ApiTokensService {
 
   async revoke(user: AuthUser, id: string, req: Request): Promise<void> {
     if (!(await this.credentials.revokeApiToken(user.id, id))) throw AppException.notFound('Token');
+    await this.credentialCache.forgetUser(user.id);
     await this.audit.record(req, { action: AuditAction.TokenRevoked, actorId: user.id, target: id });
   }
 }

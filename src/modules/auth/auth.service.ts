@@ -14,6 +14,7 @@ import { CredentialsRepository } from './credentials.repository';
 import { PasswordService } from './password.service';
 import { hashToken, TokenService } from './token.service';
 import { UsersRepository } from './users.repository';
+import { CredentialCache } from '../../infra/cache/credential-cache';
 
 export interface Session {
   accessToken: string;
@@ -47,6 +48,7 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly audit: AuditService,
     private readonly loginThrottle: LoginThrottle,
+    private readonly credentialCache: CredentialCache,
   ) {}
 
   async register(dto: RegisterDto, req: Request): Promise<{ user: User; session: Session }> {
@@ -156,6 +158,7 @@ export class AuthService {
     // tokens all end: whoever held the old password may have made them.
     const revoked = await this.credentials.revokeUserSessions(user.id, actor.sessionId);
     const revokedPersonal = await this.credentials.revokeUserApiTokens(user.id);
+    await this.credentialCache.forgetUser(user.id);
     await this.audit.record(req, {
       action: AuditAction.PasswordChanged,
       actorId: user.id,

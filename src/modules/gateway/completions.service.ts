@@ -2,6 +2,7 @@ import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import type { AuthUser } from '../../common/decorators/current-user.decorator';
 import { AppException } from '../../common/errors/app.exception';
+import { addToRequestLog } from '../../common/http/request-id';
 import { LifecycleService } from '../../common/lifecycle/lifecycle.service';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { UsageSource } from '../../infra/database/generated/client';
@@ -124,7 +125,9 @@ export class CompletionsService {
     // counts go under `usage`: the log redaction hides any field named like "token".)
     const { promptTokens, completionTokens, ...outcome } = result;
     const promptChars = call.request.messages.reduce((n, m) => n + m.content.length, 0);
-    this.logger.log({ source: call.source, model: call.entry.id, promptChars, latencyMs, ...outcome, usage: { input: promptTokens, output: completionTokens } }, 'Model call');
+    const modelCall = { source: call.source, model: call.entry.id, promptChars, latencyMs, ...outcome, usage: { input: promptTokens, output: completionTokens } };
+    // On its request's line; its own line only when it outlived the request (a client that left).
+    if (!addToRequestLog({ modelCall })) this.logger.log(modelCall, 'Model call');
     return this.usage.record({ user: call.user, source: call.source, entry: call.entry, latencyMs, ...result });
   }
 }

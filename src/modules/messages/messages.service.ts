@@ -78,21 +78,32 @@ export class MessagesService {
    * the text offset, so each of the three gives exactly the rest of the text.
    */
   async events(userId: string, threadId: string, modelId: string, messageId: string, lastEventId: string | undefined, signal: AbortSignal): Promise<AsyncIterable<StreamEvent>> {
-    await this.threads.owned(userId, threadId);
+    const { running, stored } = await this.readable(userId, threadId, modelId, messageId);
     const position = parseAnswerEventId(lastEventId);
-    // The id alone proves nothing: the message must be of this thread and model (the thread is the user's).
-    const running = await this.registry.find(messageId);
-    if (running) {
-      if (running.threadId !== threadId || running.modelId !== modelId) throw AppException.notFound('Message');
-      return after(this.bus.read(messageId, signal), position);
-    }
-    const stored = await this.repository.find(threadId, modelId, messageId);
-    if (!stored || stored.role !== 'assistant') throw AppException.notFound('Message');
+    if (running) return after(this.bus.read(messageId, signal), position);
     // Shortly after the end the bus still has the stream: the same events the live readers got.
     if (await this.bus.exists(messageId)) return after(this.bus.read(messageId, signal), position);
     return (async function* () {
       yield* replayOf(stored, position);
     })();
+  }
+
+  /** 404 unless the message is an answer of this user's thread and this model (running or stored). */
+  async assertReadable(userId: string, threadId: string, modelId: string, messageId: string): Promise<void> {
+    await this.readable(userId, threadId, modelId, messageId);
+  }
+
+  /** The answer as running (on any pod) or stored; the id alone proves nothing, so thread and model must match too. */
+  private async readable(userId: string, threadId: string, modelId: string, messageId: string) {
+    await this.threads.owned(userId, threadId);
+    const running = await this.registry.find(messageId);
+    if (running) {
+      if (running.threadId !== threadId || running.modelId !== modelId) throw AppException.notFound('Message');
+      return { running };
+    }
+    const stored = await this.repository.find(threadId, modelId, messageId);
+    if (!stored || stored.role !== 'assistant') throw AppException.notFound('Message');
+    return { stored };
   }
 
   /** Stops an answer of this user's thread, on whichever pod runs it. */

@@ -21,6 +21,7 @@ import {
 } from './profile.dto';
 import { ProfileRepository } from './profile.repository';
 import { keyContext } from './provider-keys.service';
+import { CredentialCache } from '../../infra/cache/credential-cache';
 
 
 @Injectable()
@@ -33,6 +34,7 @@ export class ProfileService {
     private readonly vault: KeyVault,
     private readonly verifier: ProviderKeyVerifier,
     private readonly audit: AuditService,
+    private readonly credentialCache: CredentialCache,
   ) {}
 
   async get(actor: AuthUser): Promise<ProfileUserDto> {
@@ -65,11 +67,13 @@ export class ProfileService {
       if (!check.verified && check.reason) result.reasons[provider] = check.reason;
       await this.audit.record(req, { action: AuditAction.ProviderKeyAdded, actorId: actor.id, target: provider, metadata: { verified: check.verified } });
     }
+    await this.credentialCache.forgetUser(actor.id);
     return result;
   }
 
   async deleteKey(actor: AuthUser, provider: KeyProvider, req: Request): Promise<void> {
     if (!(await this.repository.deleteKey(actor.id, provider))) throw AppException.notFound('API key');
+    await this.credentialCache.forgetUser(actor.id);
     await this.audit.record(req, { action: AuditAction.ProviderKeyRemoved, actorId: actor.id, target: provider });
   }
 

@@ -5,6 +5,7 @@ import { Strategy } from 'passport-http-bearer';
 import type { AuthUser } from '../../../common/decorators/current-user.decorator';
 import { TOKEN_SCOPES, TokenScope } from '../../../common/decorators/scopes.decorator';
 import { credentialOf } from '../auth.cookies';
+import { CredentialCache } from '../../../infra/cache/credential-cache';
 import { CredentialsRepository } from '../credentials.repository';
 import { API_TOKEN_PREFIX, hashToken } from '../token.service';
 
@@ -27,7 +28,10 @@ function personalTokenOf(req: Request): string | undefined {
  */
 @Injectable()
 export class PersonalTokenStrategy extends PassportStrategy(Strategy, PERSONAL_TOKEN_STRATEGY) {
-  constructor(private readonly credentials: CredentialsRepository) {
+  constructor(
+    private readonly credentials: CredentialsRepository,
+    private readonly cache: CredentialCache,
+  ) {
     super();
   }
 
@@ -42,11 +46,18 @@ export class PersonalTokenStrategy extends PassportStrategy(Strategy, PERSONAL_T
   }
 
   async validate(token: string): Promise<AuthUser | false> {
-    const stored = await this.credentials.findApiToken(hashToken(token));
+    const tokenHash = hashToken(token);
+    const stored = await this.cache.get('token', tokenHash, async () => {
+      const row = await this.credentials.findApiToken(tokenHash);
+      return row ? { userId: row.userId, value: row } : undefined;
+    });
     if (!stored || stored.revokedAt || (stored.expiresAt && stored.expiresAt <= new Date())) return false;
     const { user } = stored;
     if (user.disabledAt) return false;
-    if (!stored.lastUsedAt || Date.now() - stored.lastUsedAt.getTime() > LAST_USED_PRECISION_MS) await this.credentials.touchApiToken(stored.id);
+    if (!stored.lastUsedAt || Date.now() - stored.lastUsedAt.getTime() > LAST_USED_PRECISION_MS) {
+      stored.lastUsedAt = new Date();
+      await this.credentials.touchApiToken(stored.id);
+    }
     return { id: user.id, username: user.username, role: user.role, via: 'token', tokenId: stored.id, scopes: stored.scopes.filter(isTokenScope) };
   }
 }
