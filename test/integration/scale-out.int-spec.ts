@@ -79,9 +79,15 @@ class ScriptedOpenAI extends FakeOpenAI {
     const messages = ctx.body?.messages as Array<{ role: string; content: string }> | undefined;
     if (!messages?.length) return handler(ctx);
     if (messages[0].role === 'system' && messages[0].content === TITLE_INSTRUCTIONS) {
-      // The app streams these too (ProviderRegistry.complete reads a stream): one token, the title.
       const first = String(messages.at(-1)!.content);
       this.titleCalls.push(first);
+      if (!ctx.body?.stream) {
+        // Non-streaming (what ProviderRegistry.complete sends): one JSON answer, the title.
+        const message = { role: 'assistant', content: titleFor(first), refusal: null };
+        ctx.res.writeHead(200, { 'content-type': 'application/json' });
+        ctx.res.end(JSON.stringify({ id: 'chatcmpl-title', object: 'chat.completion', created: 0, model: 'm', choices: [{ index: 0, message, logprobs: null, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 } }));
+        return;
+      }
       this.byResponse.set(ctx.res, { tokens: [titleFor(first)] });
       return handler(ctx);
     }

@@ -4,7 +4,7 @@ import { register as globalRegistry } from 'prom-client';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { loadConfig } from '../../config/app.config';
-import type { CompletionRequest, ModelProvider, StreamChunk } from '../../modules/models/model-provider';
+import { CompletionRequest, ModelProvider, StreamChunk } from '../../modules/models/model-provider';
 import { ProviderRegistry } from '../../modules/models/provider-registry';
 import { routeTemplate } from './http-metrics.middleware';
 import { COLLECT_TIMEOUT_MS, Metrics } from './metrics';
@@ -235,6 +235,8 @@ describe('ProviderRegistry measured by Metrics', () => {
           };
         },
       }),
+      // No non-streaming call of its own: the stream, gathered.
+      complete: ModelProvider.prototype.complete,
     } as unknown as ModelProvider;
     (registry as unknown as { providers: Map<string, ModelProvider> }).providers.set('fake', fake);
     return { metrics, registry, returned };

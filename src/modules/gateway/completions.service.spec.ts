@@ -3,7 +3,7 @@ import type { AuthUser } from '../../common/decorators/current-user.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { LifecycleService } from '../../common/lifecycle/lifecycle.service';
 import { ErrorCode } from '../../common/errors/error-codes';
-import { StreamChunk } from '../models/model-provider';
+import { CompletionRequest, ModelProvider, StreamChunk } from '../models/model-provider';
 import { CatalogEntry } from '../models/models.dto';
 import { ModelsService } from '../models/models.service';
 import { ProviderRegistry } from '../models/provider-registry';
@@ -22,7 +22,12 @@ function setup(script: (signal: AbortSignal) => AsyncIterable<StreamChunk>, life
   const service = new CompletionsService(
     lifecycle,
     { resolve: async () => ({ entry, providerName: 'openai', apiKey: 'sk' }) } as unknown as ModelsService,
-    { stream: (_name: string, _request: unknown, signal: AbortSignal) => script(signal) } as unknown as ProviderRegistry,
+    {
+      stream: (_name: string, _request: unknown, signal: AbortSignal) => script(signal),
+      // A provider without a non-streaming call of its own: its stream, gathered.
+      complete: (_name: string, request: CompletionRequest, signal: AbortSignal) =>
+        ModelProvider.prototype.complete.call({ name: 'openai', stream: () => script(signal) } as unknown as ModelProvider, request, signal),
+    } as unknown as ProviderRegistry,
     { check: () => undefined } as unknown as ModerationService,
     tokens,
     { record: async (event: UsageEvent) => void recorded.push(event) } as unknown as UsageService,
@@ -70,11 +75,11 @@ describe('CompletionsService', () => {
     expect(recorded[0]).toMatchObject({ promptTokens: result.promptTokens, completionTokens: result.completionTokens });
   });
 
-  it('records a failed call as an error with its code and the tokens streamed so far', async () => {
+  it('records a failed call as an error with its code (a non-streaming call has no partial answer)', async () => {
     const failure = new AppException(ErrorCode.PROVIDER_UNAVAILABLE, 'openai is unavailable', HttpStatus.BAD_GATEWAY);
     const { service, prepare, recorded } = setup(() => chunks({ type: 'text', text: 'Hel' }, failure));
     await expect(service.complete(await prepare(), new AbortController().signal)).rejects.toBe(failure);
-    expect(recorded).toEqual([expect.objectContaining({ status: 'error', errorCode: 'PROVIDER_UNAVAILABLE', completionTokens: 1 })]);
+    expect(recorded).toEqual([expect.objectContaining({ status: 'error', errorCode: 'PROVIDER_UNAVAILABLE', completionTokens: 0 })]);
   });
 
   it('hides unexpected errors behind INTERNAL_ERROR', async () => {

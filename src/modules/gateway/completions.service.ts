@@ -81,9 +81,7 @@ export class CompletionsService {
       yield { ...final, usage: { inputTokens: counted.promptTokens, outputTokens: counted.completionTokens } };
     } catch (error) {
       if (signal.aborted) throw error;
-      const failure =
-        error instanceof AppException ? error : new AppException(ErrorCode.INTERNAL_ERROR, 'The answer could not be generated', HttpStatus.INTERNAL_SERVER_ERROR);
-      if (!(error instanceof AppException)) this.logger.error({ err: error }, 'Completion failed');
+      const failure = this.failureOf(error);
       outcome = { status: 'error', errorCode: failure.code };
       throw failure;
     } finally {
@@ -91,14 +89,26 @@ export class CompletionsService {
     }
   }
 
-  /** The stream, gathered. */
+  /** A non-streaming call, forwarded as one (no stream upstream); usage recorded once, however it ends. */
   async complete(call: PreparedCall, signal: AbortSignal): Promise<CallResult> {
-    let text = '';
-    for await (const chunk of this.stream(call, signal)) {
-      if (chunk.type === 'text') text += chunk.text;
-      else return { text, finishReason: chunk.finishReason, promptTokens: chunk.usage.inputTokens, completionTokens: chunk.usage.outputTokens };
+    let result;
+    try {
+      result = await this.registry.complete(call.providerName, call.request, signal);
+    } catch (error) {
+      const failure = signal.aborted ? undefined : this.failureOf(error);
+      await this.record(call, { ...(failure ? { status: 'error' as const, errorCode: failure.code } : { status: 'cancelled' as const }), ...(await this.counted(call, '')) });
+      throw failure ?? error;
     }
-    throw new AppException(ErrorCode.PROVIDER_ERROR, `${call.providerName} ended without an answer`, HttpStatus.BAD_GATEWAY);
+    const counted = await this.counted(call, result.text, result.usage);
+    await this.record(call, { status: 'complete', ...counted });
+    return { text: result.text, finishReason: result.finishReason, ...counted };
+  }
+
+  /** What the client is told when a call fails: the provider's translated error, else a logged 500. */
+  private failureOf(error: unknown): AppException {
+    if (error instanceof AppException) return error;
+    this.logger.error({ err: error }, 'Completion failed');
+    return new AppException(ErrorCode.INTERNAL_ERROR, 'The answer could not be generated', HttpStatus.INTERNAL_SERVER_ERROR);
   }
 
   /** Records a call answered without the provider (a cache hit). */

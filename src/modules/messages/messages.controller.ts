@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, Headers, HttpCode, HttpStatus, Injectable, MessageEvent, Param, Post, Query, Req, Res, Sse, SseSignal, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Header, Headers, HttpCode, HttpStatus, MessageEvent, Param, Post, Query, Req, Res, Sse, SseSignal, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Observable } from 'rxjs';
@@ -6,7 +6,6 @@ import { AuthUser, CurrentUser } from '../../common/decorators/current-user.deco
 import { Scopes } from '../../common/decorators/scopes.decorator';
 import { Paginated, RawResponse, successEnvelope } from '../../common/http/envelope';
 import { requestIdOf } from '../../common/http/request-id';
-import { SseAccessGuard } from '../../common/http/sse-access';
 import { SseStreams } from '../../common/http/sse-streams';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorator';
 import { ConcurrencyLimiter } from '../../common/throttling/concurrency-limiter';
@@ -28,6 +27,7 @@ import {
   TokenEventDto,
 } from './messages.dto';
 import { MessagesService } from './messages.service';
+import { AnswerReadableGuard } from './answer-readable.guard';
 
 const SSE_DESCRIPTION =
   'With `stream: true`: `text/event-stream` of `message_start` {messageId, userMessageId, timestamp}, ' +
@@ -44,18 +44,6 @@ const ANSWER_EVENTS = {
   close: CloseEventDto,
 };
 const ANSWER_STREAM = sseMediaType(SSE_DESCRIPTION, ANSWER_EVENTS, 'id: 0\nevent: message_start\ndata: {"messageId":"…","timestamp":"…"}\n\n');
-
-/** Only an answer of the user's thread and this model can be followed: a 404 before the stream's headers (see SseAccessGuard). */
-@Injectable()
-class AnswerReadableGuard extends SseAccessGuard {
-  constructor(private readonly messages: MessagesService) {
-    super();
-  }
-
-  protected check(user: AuthUser, p: Record<string, string>): Promise<void> {
-    return this.messages.assertReadable(user.id, p.threadId, p.modelId, p.messageId);
-  }
-}
 
 @ApiTags('messages')
 @ApiCookieAuth('cookie')

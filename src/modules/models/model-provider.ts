@@ -1,3 +1,6 @@
+import { HttpStatus } from '@nestjs/common';
+import { AppException } from '../../common/errors/app.exception';
+import { ErrorCode } from '../../common/errors/error-codes';
 import { LRUCache } from 'lru-cache';
 import type { KeyVerification } from '../profile/key-verifier';
 
@@ -99,7 +102,7 @@ export abstract class ModelProvider {
       if (chunk.type === 'text') text += chunk.text;
       else return { text, finishReason: chunk.finishReason, usage: chunk.usage };
     }
-    throw new Error(`${this.name} stream ended without a final chunk`);
+    throw new AppException(ErrorCode.PROVIDER_ERROR, `${this.name} ended without an answer`, HttpStatus.BAD_GATEWAY);
   }
 }
 

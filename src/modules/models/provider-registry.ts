@@ -6,7 +6,7 @@ import { AppConfig } from '../../config/app.config';
 import { Metrics } from '../../infra/metrics/metrics';
 import { KeyProvider } from '../profile/profile.dto';
 import { isRetryable, translateProviderError } from './model-errors';
-import { CompletionRequest, LocalModelProvider, ModelProvider, StreamChunk } from './model-provider';
+import { CompletionRequest, CompletionResult, LocalModelProvider, ModelProvider, StreamChunk } from './model-provider';
 import { AnthropicProvider } from './providers/anthropic.provider';
 import { DemoProvider } from './providers/demo.provider';
 import { GoogleProvider } from './providers/google.provider';
@@ -215,14 +215,36 @@ export class ProviderRegistry implements OnApplicationBootstrap {
     }
   }
 
-  /** Non-streaming: the stream, gathered, with the same retry rules (and measured by stream()). */
-  async complete(providerName: string, request: CompletionRequest, signal: AbortSignal) {
-    let text = '';
-    for await (const chunk of this.stream(providerName, request, signal)) {
-      if (chunk.type === 'text') text += chunk.text;
-      else return { text, finishReason: chunk.finishReason, usage: chunk.usage };
+  /**
+   * Non-streaming: the provider's own non-streaming call where it has one (else its stream,
+   * gathered), with the same retries, deadline, error translation and measurements as stream().
+   */
+  async complete(providerName: string, request: CompletionRequest, callerSignal: AbortSignal): Promise<CompletionResult> {
+    const provider = this.require(providerName);
+    const call = this.metrics?.providerCall(providerName);
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new ProviderTimeoutError()), this.config.PROVIDER_TIMEOUT_MS);
+    const signal = AbortSignal.any([callerSignal, deadline.signal]);
+    try {
+      const result = await backOff(() => provider.complete(request, signal), {
+        numOfAttempts: this.config.PROVIDER_MAX_RETRIES + 1,
+        startingDelay: this.config.PROVIDER_RETRY_BASE_MS,
+        timeMultiple: 2,
+        maxDelay: 10_000,
+        jitter: 'full',
+        retry: (error: unknown) => !signal.aborted && isRetryable(error),
+      });
+      call?.text();
+      call?.usage(result.usage);
+      call?.end('ok');
+      return result;
+    } catch (error) {
+      call?.end(callerSignal.aborted ? 'cancelled' : 'error');
+      if (callerSignal.aborted) throw error;
+      throw translateProviderError(deadline.signal.aborted ? new ProviderTimeoutError() : error, providerName);
+    } finally {
+      clearTimeout(timer);
     }
-    throw new AppException(ErrorCode.PROVIDER_ERROR, `${providerName} ended without an answer`, HttpStatus.BAD_GATEWAY);
   }
 
   private require(name: string): ModelProvider {

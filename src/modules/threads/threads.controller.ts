@@ -1,11 +1,10 @@
-import { Body, Controller, Delete, Get, Header, HttpStatus, Injectable, MessageEvent, Param, Patch, Post, Query, Req, Sse, SseSignal, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpStatus, MessageEvent, Param, Patch, Post, Query, Req, Sse, SseSignal, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiExtraModels, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { Observable } from 'rxjs';
 import { AuthUser, CurrentUser } from '../../common/decorators/current-user.decorator';
 import { Scopes } from '../../common/decorators/scopes.decorator';
 import { Paginated, RawResponse } from '../../common/http/envelope';
-import { SseAccessGuard } from '../../common/http/sse-access';
 import { SseStreams } from '../../common/http/sse-streams';
 import { sseMediaType, sseModels } from '../../common/openapi/sse';
 import { ConcurrencyLimiter } from '../../common/throttling/concurrency-limiter';
@@ -29,18 +28,7 @@ import {
 } from './threads.dto';
 import { ThreadEvents } from './thread-events';
 import { ThreadsService } from './threads.service';
-
-/** Only the owner follows a thread: a 404 before the stream's headers (see SseAccessGuard). */
-@Injectable()
-class ThreadOwnerGuard extends SseAccessGuard {
-  constructor(private readonly threads: ThreadsService) {
-    super();
-  }
-
-  protected async check(user: AuthUser, params: Record<string, string>): Promise<void> {
-    await this.threads.owned(user.id, params.id);
-  }
-}
+import { ThreadOwnerGuard } from './thread-owner.guard';
 
 const THREAD_EVENTS = {
   message_start: ThreadMessageStartEventDto,

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { CompletionRequest, DiscoveredModel, FinishReason, ModelProvider, StreamChunk } from '../model-provider';
+import { CompletionRequest, CompletionResult, DiscoveredModel, FinishReason, ModelProvider, StreamChunk } from '../model-provider';
 
 export interface OpenAICompatibleEndpoint {
   name: string;
@@ -42,15 +42,32 @@ export class OpenAIProvider extends ModelProvider {
     return models;
   }
 
+  private body(request: CompletionRequest) {
+    return {
+      model: request.model,
+      messages: request.messages as ChatCompletionMessageParam[],
+      temperature: request.temperature,
+      max_completion_tokens: request.maxTokens,
+      top_p: request.topP,
+      stop: request.stop,
+    };
+  }
+
+  /** A non-streaming call upstream: one JSON answer, no stream to take apart and put back together. */
+  override async complete(request: CompletionRequest, signal: AbortSignal): Promise<CompletionResult> {
+    const answer = await this.client(request.apiKey).chat.completions.create({ ...this.body(request), stream: false }, { signal });
+    const choice = answer.choices[0];
+    return {
+      text: choice?.message?.content ?? '',
+      finishReason: (choice?.finish_reason && FINISH[choice.finish_reason]) || 'other',
+      usage: { inputTokens: answer.usage?.prompt_tokens ?? 0, outputTokens: answer.usage?.completion_tokens ?? 0 },
+    };
+  }
+
   async *stream(request: CompletionRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
     const stream = await this.client(request.apiKey).chat.completions.create(
       {
-        model: request.model,
-        messages: request.messages as ChatCompletionMessageParam[],
-        temperature: request.temperature,
-        max_completion_tokens: request.maxTokens,
-        top_p: request.topP,
-        stop: request.stop,
+        ...this.body(request),
         stream: true,
         stream_options: { include_usage: true },
       },
