@@ -1,5 +1,5 @@
 import { HttpStatus, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
-import { backOff } from 'exponential-backoff';
+import { BackoffOptions, backOff } from 'exponential-backoff';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { AppConfig } from '../../config/app.config';
@@ -185,14 +185,7 @@ export class ProviderRegistry implements OnApplicationBootstrap {
           const it = provider.stream(request, signal)[Symbol.asyncIterator]();
           return { iterator: it, first: await it.next() };
         },
-        {
-          numOfAttempts: this.config.PROVIDER_MAX_RETRIES + 1,
-          startingDelay: this.config.PROVIDER_RETRY_BASE_MS,
-          timeMultiple: 2,
-          maxDelay: 10_000,
-          jitter: 'full',
-          retry: (error: unknown) => !signal.aborted && isRetryable(error),
-        },
+        this.retries(signal),
       ));
     } catch (error) {
       throw failure(error);
@@ -226,14 +219,7 @@ export class ProviderRegistry implements OnApplicationBootstrap {
     const timer = setTimeout(() => deadline.abort(new ProviderTimeoutError()), this.config.PROVIDER_TIMEOUT_MS);
     const signal = AbortSignal.any([callerSignal, deadline.signal]);
     try {
-      const result = await backOff(() => provider.complete(request, signal), {
-        numOfAttempts: this.config.PROVIDER_MAX_RETRIES + 1,
-        startingDelay: this.config.PROVIDER_RETRY_BASE_MS,
-        timeMultiple: 2,
-        maxDelay: 10_000,
-        jitter: 'full',
-        retry: (error: unknown) => !signal.aborted && isRetryable(error),
-      });
+      const result = await backOff(() => provider.complete(request, signal), this.retries(signal));
       call?.text();
       call?.usage(result.usage);
       call?.end('ok');
@@ -245,6 +231,18 @@ export class ProviderRegistry implements OnApplicationBootstrap {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Exponential backoff with full jitter on 429/5xx/connection errors, never once `signal` aborted. */
+  private retries(signal: AbortSignal): BackoffOptions {
+    return {
+      numOfAttempts: this.config.PROVIDER_MAX_RETRIES + 1,
+      startingDelay: this.config.PROVIDER_RETRY_BASE_MS,
+      timeMultiple: 2,
+      maxDelay: 10_000,
+      jitter: 'full',
+      retry: (error: unknown) => !signal.aborted && isRetryable(error),
+    };
   }
 
   private require(name: string): ModelProvider {
