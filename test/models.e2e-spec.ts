@@ -170,7 +170,9 @@ describe('Models (e2e)', () => {
       for (const [name, fake, model] of PROVIDERS) await registry.complete(name, request(model), new AbortController().signal);
       const body = (fake: FakeUpstream) => fake.requests.find((r) => r.method === 'POST')!.body;
       expect(body(openai).messages[0]).toEqual({ role: 'system', content: 'Be brief.' });
-      expect(body(openai).stream_options).toEqual({ include_usage: true });
+      // complete() is a non-streaming call upstream where the SDK has one (OpenAI-compatible servers).
+      expect(body(openai)).toMatchObject({ stream: false });
+      expect(body(openai).stream_options).toBeUndefined();
       expect(body(anthropic).system).toBe('Be brief.');
       expect(body(anthropic).messages).toEqual([{ role: 'user', content: 'Say hello' }]);
       expect(body(gemini).systemInstruction.parts[0].text).toBe('Be brief.');
