@@ -3,6 +3,7 @@ import OpenAI from 'openai';
 import { PrismaService } from '../src/infra/database/prisma.service';
 import { FakeAnthropic, FakeGemini, FakeOllama, FakeOpenAI, FakeUpstream } from './fakes';
 import { createTestApp, expectError, registerUser, SignedIn, TestApp } from './support/test-app';
+import { UsageService } from '../src/modules/usage/usage.service';
 
 /**
  * The /v1 gateway driven by the official `openai` SDK exactly as a program would use it
@@ -504,6 +505,7 @@ describe('Gateway /v1 (e2e)', () => {
       await t.http().post('/api/llm/complete').set(me.auth).send({ ...body, useCache: false }).expect(200);
       expect(openai.requests).toHaveLength(4);
 
+      await t.app.get(UsageService).flush();
       const rows = await prisma.usageRecord.findMany({ where: { userId: me.user.id }, orderBy: { createdAt: 'asc' } });
       expect(rows.map((r) => [r.source, r.cached, Number(r.cost) > 0])).toEqual([
         ['llm', false, true],

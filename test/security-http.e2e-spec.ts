@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PrismaService } from '../src/infra/database/prisma.service';
 import { createTestApp, expectError, login, registerUser, SignedIn, TestApp } from './support/test-app';
+import { UsageService } from '../src/modules/usage/usage.service';
 
 /**
  * HTTP hardening, written as the attacks: cross-site requests riding the session cookie,
@@ -71,7 +72,11 @@ describe('HTTP hardening (e2e)', () => {
   afterAll(() => t.close());
 
   const threadCount = () => prisma.thread.count({ where: { userId: alice.user.id } });
-  const usageCount = () => prisma.usageRecord.count({ where: { userId: alice.user.id } });
+  // Usage records are written in batches: the pending one first.
+  const usageCount = async () => {
+    await t.app.get(UsageService).flush();
+    return prisma.usageRecord.count({ where: { userId: alice.user.id } });
+  };
 
   describe('CSRF: a cookie-authenticated request from another origin is refused', () => {
     it('refuses a text/plain POST from a sibling subdomain: 403 CSRF_REJECTED, no thread created', async () => {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Prisma, UsageRecord } from '../../infra/database/generated/client';
+import { Prisma } from '../../infra/database/generated/client';
 import { PrismaService } from '../../infra/database/prisma.service';
 import { UsageLineDto } from './usage.dto';
 
@@ -8,8 +8,9 @@ import { UsageLineDto } from './usage.dto';
 export class UsageRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  insert(data: Prisma.UsageRecordUncheckedCreateInput): Promise<UsageRecord> {
-    return this.prisma.usageRecord.create({ data });
+  /** Many records in one statement (the batching writer's flush). */
+  async insertMany(data: Prisma.UsageRecordCreateManyInput[]): Promise<void> {
+    await this.prisma.usageRecord.createMany({ data });
   }
 
   /** Calls, tokens and cost per source and model since a date. */

@@ -1,4 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Prisma } from '../../infra/database/generated/client';
+import { isTransientDatabaseError } from '../../infra/database/database-errors';
 import type { AuthUser } from '../../common/decorators/current-user.decorator';
 import { MessageStatus, UsageSource } from '../../infra/database/generated/client';
 import { costOf } from '../models/model-catalog';
@@ -20,36 +22,83 @@ export interface UsageEvent {
 }
 
 const DAY_MS = 86_400_000;
+/** How long a usage record may wait for its batch: what a `kill -9` can lose at most. */
+export const USAGE_FLUSH_MS = 250;
+/** A batch this full is written at once. */
+const MAX_BATCH = 500;
+/** Records kept while the database is away, beyond which the oldest are dropped (and logged). */
+const MAX_PENDING = 50_000;
 
+/**
+ * Usage records (seed 003's call log) written by a batching writer: a call adds its record
+ * to a batch, and the batch is one multi-row insert every USAGE_FLUSH_MS (or at MAX_BATCH),
+ * off the request's path. Reads (`summary`) and shutdown flush first, so the process always
+ * reads its own writes; a `kill -9` loses at most the last interval's records.
+ */
 @Injectable()
-export class UsageService {
+export class UsageService implements OnModuleDestroy {
   private readonly logger = new Logger('Usage');
+  private pending: Prisma.UsageRecordCreateManyInput[] = [];
+  private timer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(private readonly repository: UsageRepository) {}
 
-  /** Stores one call's tokens and cost; a failure to record never fails the call itself. */
+  /** Queues one call's tokens and cost for the next batch; never fails the call itself. */
   async record(event: UsageEvent): Promise<void> {
     const { user, entry, cached = false } = event;
-    try {
-      await this.repository.insert({
-        userId: user.id,
-        apiTokenId: user.tokenId ?? null,
-        source: event.source,
-        modelId: entry.id,
-        status: event.status,
-        errorCode: event.errorCode ?? null,
-        promptTokens: event.promptTokens,
-        completionTokens: event.completionTokens,
-        cost: cached ? 0 : costOf(entry, event.promptTokens, event.completionTokens),
-        latencyMs: Math.round(event.latencyMs),
-        cached,
-      });
-    } catch (error) {
-      this.logger.error({ err: error }, 'Recording usage failed');
+    this.pending.push({
+      userId: user.id,
+      apiTokenId: user.tokenId ?? null,
+      source: event.source,
+      modelId: entry.id,
+      status: event.status,
+      errorCode: event.errorCode ?? null,
+      promptTokens: event.promptTokens,
+      completionTokens: event.completionTokens,
+      cost: cached ? 0 : costOf(entry, event.promptTokens, event.completionTokens),
+      latencyMs: Math.round(event.latencyMs),
+      cached,
+      // The call's own time, not its batch's: records keep their order.
+      createdAt: new Date(),
+    });
+    if (this.pending.length >= MAX_BATCH) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), USAGE_FLUSH_MS).unref();
+  }
+
+  /** Writes every queued record (one statement per batch); resolves once they are stored or given up on. Never rejects. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flushing = this.flushing.then(() => this.writePending());
+    return this.flushing;
+  }
+
+  private async writePending(): Promise<void> {
+    while (this.pending.length) {
+      const batch = this.pending.splice(0, MAX_BATCH);
+      try {
+        await this.repository.insertMany(batch);
+      } catch (error) {
+        if (!isTransientDatabaseError(error)) {
+          this.logger.error({ err: error, records: batch.length }, 'Recording usage failed; these records are dropped');
+          continue;
+        }
+        // The database blinked: keep them for the next flush (bounded), and stop for now.
+        this.pending = [...batch, ...this.pending].slice(-MAX_PENDING);
+        this.logger.warn({ records: this.pending.length }, 'Recording usage failed, keeping the records for the next flush');
+        this.timer ??= setTimeout(() => void this.flush(), USAGE_FLUSH_MS * 4).unref();
+        return;
+      }
     }
   }
 
+  async onModuleDestroy(): Promise<void> {
+    await this.flush();
+  }
+
   async summary(userId: string, days: number): Promise<UsageSummaryDto> {
+    await this.flush();
     const since = new Date(Date.now() - days * DAY_MS);
     const [calls, chat] = await Promise.all([this.repository.totals(userId, since), this.repository.chatTotals(userId, since)]);
     const byModel = [...chat, ...calls];
