@@ -58,10 +58,15 @@ async function measure(send) {
   return times;
 }
 
-let directMs, parleyMs;
+let directMs, parleyMs, cacheLookups;
 try {
   directMs = await measure(direct);
   parleyMs = await measure(viaParley);
+  // The credential cache's hit rate over the run (personal token and provider-key lookups).
+  const metrics = (await call(app.port, 'GET', '/metrics')).text;
+  cacheLookups = Object.fromEntries(
+    [...metrics.matchAll(/^parley_credential_cache_lookups_total\{kind="(\w+)",result="(\w+)"\} (\d+)/gm)].map(([, kind, outcome, n]) => [`${kind} ${outcome}`, Number(n)]),
+  );
 } finally {
   app.stop();
   directAgent.destroy();
@@ -83,4 +88,7 @@ console.log(`${ITERATIONS} non-streaming chat completions (after ${WARM_UP} warm
 console.log(`  upstream directly: median ${fmt(pct(directMs, 50))}, p99 ${fmt(pct(directMs, 99))}`);
 console.log(`  through Parley:    median ${fmt(pct(parleyMs, 50))}, p99 ${fmt(pct(parleyMs, 99))}`);
 console.log(`  added by Parley:   median ${fmt(pct(parleyMs, 50) - pct(directMs, 50))}, p99 ${fmt(pct(parleyMs, 99) - pct(directMs, 99))}`);
+const hits = Object.entries(cacheLookups).filter(([k]) => k.endsWith('hit')).reduce((n, [, v]) => n + v, 0);
+const lookups = Object.values(cacheLookups).reduce((n, v) => n + v, 0);
+if (lookups) console.log(`  credential cache: ${hits}/${lookups} lookups were hits (${((100 * hits) / lookups).toFixed(1)}%) ${JSON.stringify(cacheLookups)}`);
 console.log(JSON.stringify(result));

@@ -11,6 +11,7 @@ describe('Database outage (integration: real PostgreSQL)', () => {
   let t: TestApp;
   let alice: SignedIn;
   let token: string;
+  let unseenToken: string;
   const unexpected: unknown[] = [];
   const record = (error: unknown) => unexpected.push(error);
 
@@ -20,6 +21,7 @@ describe('Database outage (integration: real PostgreSQL)', () => {
     t = await createTestApp({ env: { DATABASE_URL: db.url, MIGRATE_ON_START: 'true' } });
     alice = await registerUser(t);
     token = (await t.http().post('/api/profile/tokens').set(alice.auth).send({ name: 'program' }).expect(201)).body.data.token;
+    unseenToken = (await t.http().post('/api/profile/tokens').set(alice.auth).send({ name: 'first used during the outage' }).expect(201)).body.data.token;
   });
 
   afterAll(async () => {
@@ -30,7 +32,7 @@ describe('Database outage (integration: real PostgreSQL)', () => {
 
   const login = () => t.http().post('/api/login').send({ username: alice.user.username, password: DEFAULT_PASSWORD });
   const threads = () => t.http().get('/api/threads').set(alice.auth);
-  const models = () => t.http().get('/v1/models').set('Authorization', `Bearer ${token}`);
+  const models = (bearer = token) => t.http().get('/v1/models').set('Authorization', `Bearer ${bearer}`);
 
   it('serves normally before the outage', async () => {
     await threads().expect(200);
@@ -54,13 +56,17 @@ describe('Database outage (integration: real PostgreSQL)', () => {
       expect(JSON.stringify(res.body)).not.toContain(db.name);
     });
 
-    it('answers /v1 in OpenAI error format', async () => {
-      const res = await models();
+    it('answers /v1 in OpenAI error format when it needs the database (a token not looked up before)', async () => {
+      const res = await models(unseenToken);
       expect(res.status).toBe(503);
       expect(res.headers['retry-after']).toBe('5');
       expect(res.body).toEqual({
         error: { message: 'The database is unavailable, try again shortly', type: 'server_error', param: null, code: 'service_unavailable' },
       });
+    });
+
+    it('still lists models for a token looked up before the outage (kept in the credential cache for up to 30 s)', async () => {
+      await models().expect(200);
     });
 
     it('turns readiness to 503 with a short reason and no driver text; liveness stays 200', async () => {

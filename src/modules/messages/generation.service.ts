@@ -169,6 +169,13 @@ export class GenerationService implements OnModuleDestroy {
         latencyMs: performance.now() - job.started,
       };
       stored = await this.store(job, answer);
+      if (stored.status === 'complete') {
+        // Background work (summary, title) is scheduled before the readers' last event (two
+        // reads and a queue push), so whoever saw the answer end finds its jobs queued.
+        await this.summaries
+          .afterExchange(record.userId, job.thread.id, entry, job.firstExchange ? userMessage.content : undefined)
+          .catch((error: Error) => this.logger.warn(`Scheduling summarization failed: ${error.message}`));
+      }
     } catch (error) {
       // The answer could not be stored (thread deleted meanwhile, database gone for good).
       this.logger.error({ err: error, messageId, threadId: job.thread.id }, 'Storing the answer failed; its readers get an error');
@@ -176,13 +183,6 @@ export class GenerationService implements OnModuleDestroy {
       failure = new AppException(ErrorCode.SERVICE_UNAVAILABLE, 'The answer could not be stored', HttpStatus.SERVICE_UNAVAILABLE);
     } finally {
       await this.finish(generation, stored, failure);
-    }
-    if (stored?.status === 'complete') {
-      // Background work (summary, title) is scheduled once the readers have the answer
-      // (two reads and a queue push); the jobs themselves run off the request path.
-      await this.summaries
-        .afterExchange(record.userId, job.thread.id, entry, job.firstExchange ? userMessage.content : undefined)
-        .catch((error: Error) => this.logger.warn(`Scheduling summarization failed: ${error.message}`));
     }
     return stored ? { message: stored, failure } : { failure: failure! };
   }
