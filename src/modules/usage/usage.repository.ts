@@ -1,16 +1,44 @@
 import { Injectable } from '@nestjs/common';
-import { Prisma } from '../../infra/database/generated/client';
+import { MessageStatus, Prisma, UsageSource } from '../../infra/database/generated/client';
 import { PrismaService } from '../../infra/database/prisma.service';
 import { UsageLineDto } from './usage.dto';
 
 /** Per-call usage rows of the gateway and the stateless LLM endpoints. */
+/** One call's record, as the batching writer queues it. */
+export interface NewUsageRecord {
+  userId: string;
+  apiTokenId: string | null;
+  source: UsageSource;
+  modelId: string;
+  status: MessageStatus;
+  errorCode: string | null;
+  promptTokens: number;
+  completionTokens: number;
+  cost: number | null;
+  latencyMs: number;
+  cached: boolean;
+  /** ISO time of the call. */
+  createdAt: string;
+}
+
 @Injectable()
 export class UsageRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** Many records in one statement (the batching writer's flush). */
-  async insertMany(data: Prisma.UsageRecordCreateManyInput[]): Promise<void> {
-    await this.prisma.usageRecord.createMany({ data });
+  /**
+   * Many records in one statement (the batching writer's flush). One column array per
+   * field, so the statement is the same whatever the batch size: createMany's would differ
+   * with every size, and each new shape costs the query compiler a few milliseconds.
+   * Enum arrays travel as text[] (PGlite's driver cannot send an enum array itself).
+   */
+  async insertMany(rows: NewUsageRecord[]): Promise<void> {
+    const column = <K extends keyof NewUsageRecord>(key: K) => rows.map((r) => r[key]);
+    await this.prisma.$executeRaw`
+      INSERT INTO usage_records (id, user_id, api_token_id, source, model_id, status, error_code, prompt_tokens, completion_tokens, cost, latency_ms, cached, created_at)
+      SELECT gen_random_uuid(), * FROM unnest(
+        ${column('userId')}::uuid[], ${column('apiTokenId')}::uuid[], ${column('source')}::text[]::"UsageSource"[], ${column('modelId')}::text[],
+        ${column('status')}::text[]::"MessageStatus"[], ${column('errorCode')}::text[], ${column('promptTokens')}::int[], ${column('completionTokens')}::int[],
+        ${column('cost')}::numeric[], ${column('latencyMs')}::int[], ${column('cached')}::boolean[], ${column('createdAt')}::timestamptz[])`;
   }
 
   /** Calls, tokens and cost per source and model since a date. */

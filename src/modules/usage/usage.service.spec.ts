@@ -1,18 +1,17 @@
 import { Logger } from '@nestjs/common';
 import type { AuthUser } from '../../common/decorators/current-user.decorator';
-import { Prisma } from '../../infra/database/generated/client';
 import { CatalogEntry } from '../models/models.dto';
 import { UsageEvent, UsageService } from './usage.service';
-import { UsageRepository } from './usage.repository';
+import { NewUsageRecord, UsageRepository } from './usage.repository';
 
 const user: AuthUser = { id: 'u1', username: 'u1', role: 'user', via: 'token', tokenId: 't1' };
 const entry = { id: 'gpt', pricing: { input: 0.001, output: 0.002 } } as CatalogEntry;
 const event = (n: number): UsageEvent => ({ user, source: 'gateway', entry, status: 'complete', promptTokens: n, completionTokens: 1, latencyMs: 3 });
 
 function writer(fail?: () => Error | undefined) {
-  const batches: Prisma.UsageRecordCreateManyInput[][] = [];
+  const batches: NewUsageRecord[][] = [];
   const repository = {
-    insertMany: async (rows: Prisma.UsageRecordCreateManyInput[]) => {
+    insertMany: async (rows: NewUsageRecord[]) => {
       const error = fail?.();
       if (error) throw error;
       batches.push(rows);
@@ -37,7 +36,7 @@ describe('UsageService (batching writer)', () => {
     await service.flush();
     expect(batches).toHaveLength(1);
     expect(batches[0].map((r) => r.promptTokens)).toEqual([1, 2, 3]);
-    expect(batches[0].every((r) => r.createdAt instanceof Date && r.apiTokenId === 't1')).toBe(true);
+    expect(batches[0].every((r) => typeof r.createdAt === 'string' && r.apiTokenId === 't1')).toBe(true);
   });
 
   it('flushes before it reads, so a summary counts the call just made', async () => {

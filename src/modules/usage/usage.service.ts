@@ -1,12 +1,11 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { Prisma } from '../../infra/database/generated/client';
 import { isTransientDatabaseError } from '../../infra/database/database-errors';
 import type { AuthUser } from '../../common/decorators/current-user.decorator';
 import { MessageStatus, UsageSource } from '../../infra/database/generated/client';
 import { costOf } from '../models/model-catalog';
 import { CatalogEntry } from '../models/models.dto';
 import { UsageSummaryDto } from './usage.dto';
-import { UsageRepository } from './usage.repository';
+import { NewUsageRecord, UsageRepository } from './usage.repository';
 
 export interface UsageEvent {
   user: AuthUser;
@@ -38,7 +37,7 @@ const MAX_PENDING = 50_000;
 @Injectable()
 export class UsageService implements OnModuleDestroy {
   private readonly logger = new Logger('Usage');
-  private pending: Prisma.UsageRecordCreateManyInput[] = [];
+  private pending: NewUsageRecord[] = [];
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -60,7 +59,7 @@ export class UsageService implements OnModuleDestroy {
       latencyMs: Math.round(event.latencyMs),
       cached,
       // The call's own time, not its batch's: records keep their order.
-      createdAt: new Date(),
+      createdAt: new Date().toISOString(),
     });
     if (this.pending.length >= MAX_BATCH) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), USAGE_FLUSH_MS).unref();
