@@ -4,20 +4,13 @@ import { loadConfig } from '../../src/config/app.config';
 import { BullmqJobQueue, BullmqJobQueueOptions } from '../../src/infra/queue/bullmq-job-queue';
 import { TEST_REDIS_URL } from '../support/test-app';
 import { RedisProxy } from './redis-proxy';
+import { eventually } from '../support/eventually';
 
 /** Every key of this run starts with this; each test gets its own deployment prefix under it. */
 const RUN = `parley-test-${process.pid}-${Date.now()}`;
 let deployments = 0;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
 
 describe('BullMQ job queue (integration: real Redis)', () => {
   const pods: BullmqJobQueue[] = [];

@@ -4,17 +4,10 @@ import { FailoverThrottlerStorage } from '../../src/common/throttling/failover-t
 import { createTestApp, TEST_REDIS_URL, TestApp } from '../support/test-app';
 import { createThrowawayDatabase, ThrowawayDatabase } from './throwaway-database';
 import { RedisProxy } from './redis-proxy';
+import { eventually } from '../support/eventually';
 
 /** A fresh client address per run: Redis keeps counters for the whole window. */
 const clientAddress = () => `10.${[0, 0, 0].map(() => Math.floor(Math.random() * 250)).join('.')}`;
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const storageOf = (t: TestApp) => t.app.get(ThrottlerStorage, { strict: false }) as FailoverThrottlerStorage;
 
@@ -113,12 +106,13 @@ describe('Redis outage (integration: real PostgreSQL and Redis)', () => {
         expect(storageOf(t).degraded).toBe(true);
 
         await proxy.open();
-        await eventually('readiness sees Redis up', async () => (await t.http().get('/api/health/ready')).body.data?.checks.redis.status === 'up');
+        // Polled every 100 ms: each try is a request (a login attempt, below).
+        await eventually('readiness sees Redis up', async () => (await t.http().get('/api/health/ready')).body.data?.checks.redis.status === 'up', 10_000, 100);
         // Back on Redis (after the storage's retry pause): a second instance sees the first one's counts.
         await eventually('rate limits back on Redis', async () => {
           await attemptLogin(t, clientAddress());
           return !storageOf(t).degraded;
-        });
+        }, 10_000, 100);
         const other = await app({ REDIS_URL: TEST_REDIS_URL, RATE_LIMITS: 'login=2,register=1000' });
         const after = clientAddress();
         expect((await attemptLogin(t, after)).status).toBe(401);

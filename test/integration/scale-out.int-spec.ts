@@ -13,6 +13,7 @@ import { Ctx, Handler, Route, sleep } from '../fakes/fake-upstream';
 import type { SseEvent } from '../support/sse';
 import { createTestApp, expectError, registerUser, SignedIn, TEST_REDIS_URL, TestApp } from '../support/test-app';
 import { createThrowawayDatabase, ThrowawayDatabase } from './throwaway-database';
+import { eventually } from '../support/eventually';
 
 /**
  * Scale-out on Redis: two (sometimes three) instances of the real application on one
@@ -294,16 +295,6 @@ class ResumeTally {
 
 /** The text offset an answer event id names (`12`, `12.1`, `12.2`). */
 const offsetOf = (id: string | undefined) => Number(String(id).split('.')[0]);
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, everyMs = 25): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(everyMs);
-  }
-}
 
 interface Pod {
   name: string;

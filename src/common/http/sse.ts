@@ -25,11 +25,6 @@ export class SseWriter {
     res.on('close', () => this.stop());
   }
 
-  /** True once the client went away (or we ended the stream). */
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   send(event: string, data: unknown, id?: string | number): void {
     if (this.closed) return;
     this.res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);

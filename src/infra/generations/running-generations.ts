@@ -59,10 +59,6 @@ export class RunningGenerations implements OnModuleInit, OnModuleDestroy {
     this.byMessage.delete(messageId);
   }
 
-  get(messageId: string): RunningGeneration | undefined {
-    return this.byMessage.get(messageId);
-  }
-
   all(): RunningGeneration[] {
     return [...this.byMessage.values()];
   }

@@ -167,16 +167,8 @@ export class ProviderRegistry implements OnApplicationBootstrap {
   /** stream() without the measuring. */
   private async *attempts(providerName: string, request: CompletionRequest, callerSignal: AbortSignal): AsyncIterable<StreamChunk> {
     const provider = this.require(providerName);
-    // One deadline for the first chunk, the same for every SDK (ollama's has none of its own).
-    const firstChunkDeadline = new AbortController();
-    const timer = setTimeout(() => firstChunkDeadline.abort(new ProviderTimeoutError()), this.config.PROVIDER_TIMEOUT_MS);
-    const signal = AbortSignal.any([callerSignal, firstChunkDeadline.signal]);
-    const failure = (error: unknown) =>
-      firstChunkDeadline.signal.aborted && !callerSignal.aborted
-        ? translateProviderError(new ProviderTimeoutError(), providerName)
-        : callerSignal.aborted
-          ? error
-          : translateProviderError(error, providerName);
+    // The deadline is for the first chunk only.
+    const { signal, failure, clear } = this.deadline(providerName, callerSignal);
     let iterator: AsyncIterator<StreamChunk>;
     let first: IteratorResult<StreamChunk>;
     try {
@@ -190,7 +182,7 @@ export class ProviderRegistry implements OnApplicationBootstrap {
     } catch (error) {
       throw failure(error);
     } finally {
-      clearTimeout(timer);
+      clear();
     }
     if (first.done) return;
     try {
@@ -215,9 +207,7 @@ export class ProviderRegistry implements OnApplicationBootstrap {
   async complete(providerName: string, request: CompletionRequest, callerSignal: AbortSignal): Promise<CompletionResult> {
     const provider = this.require(providerName);
     const call = this.metrics?.providerCall(providerName);
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new ProviderTimeoutError()), this.config.PROVIDER_TIMEOUT_MS);
-    const signal = AbortSignal.any([callerSignal, deadline.signal]);
+    const { signal, failure, clear } = this.deadline(providerName, callerSignal);
     try {
       const result = await backOff(() => provider.complete(request, signal), this.retries(signal));
       call?.text();
@@ -226,11 +216,26 @@ export class ProviderRegistry implements OnApplicationBootstrap {
       return result;
     } catch (error) {
       call?.end(callerSignal.aborted ? 'cancelled' : 'error');
-      if (callerSignal.aborted) throw error;
-      throw translateProviderError(deadline.signal.aborted ? new ProviderTimeoutError() : error, providerName);
+      throw failure(error);
     } finally {
-      clearTimeout(timer);
+      clear();
     }
+  }
+
+  /**
+   * PROVIDER_TIMEOUT_MS for a call, the same for every SDK (ollama's has none of its own):
+   * the signal to give the provider, and what a failure becomes (the caller's own abort
+   * unchanged, the deadline as PROVIDER_TIMEOUT, anything else translated).
+   */
+  private deadline(providerName: string, callerSignal: AbortSignal) {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new ProviderTimeoutError()), this.config.PROVIDER_TIMEOUT_MS);
+    return {
+      signal: AbortSignal.any([callerSignal, deadline.signal]),
+      failure: (error: unknown) =>
+        callerSignal.aborted ? error : translateProviderError(deadline.signal.aborted ? new ProviderTimeoutError() : error, providerName),
+      clear: () => clearTimeout(timer),
+    };
   }
 
   /** Exponential backoff with full jitter on 429/5xx/connection errors, never once `signal` aborted. */
