@@ -16,8 +16,12 @@ const parsePrometheusTextFormat = require('parse-prometheus-text-format') as (te
 const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const TOKEN = 'metrics-token-0123456789abcdef';
 
-/** Every line is a comment of the two kinds Prometheus knows or a sample `name{labels} value`. */
-const SAMPLE_LINE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*\})? (-?[0-9.e+-]+|NaN|[+-]Inf)( -?\d+)?$/;
+/**
+ * Every line is a comment of the two kinds Prometheus knows or a sample `name{labels} value`.
+ * Prometheus reads values with Go's ParseFloat, which ignores case in NaN: prom-client writes `Nan`
+ * for the event-loop lag mean when two scrapes come within one sampling interval.
+ */
+const SAMPLE_LINE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*")*\})? (-?[0-9.e+-]+|[Nn][Aa][Nn]|[+-]Inf)( -?\d+)?$/;
 const COMMENT_LINE = /^# (HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*|TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped))$/;
 
 interface Sample {
