@@ -72,7 +72,7 @@ export class CompletionsService {
         if (chunk.type === 'text') {
           text += chunk.text;
           yield chunk;
-        } else final = chunk;
+        } else if (chunk.type === 'done') final = chunk;
       }
       if (!final) throw new AppException(ErrorCode.PROVIDER_ERROR, `${call.providerName} ended without an answer`, HttpStatus.BAD_GATEWAY);
       const counted = await this.counted(call, text, final.usage);

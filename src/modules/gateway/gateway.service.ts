@@ -106,6 +106,7 @@ export class GatewayService {
           sse.data(chunkOf(head, { content: chunk.text }, null, usageField));
           continue;
         }
+        if (chunk.type !== 'done') continue;
         const { inputTokens, outputTokens } = chunk.usage;
         await this.storeAnswer(transcript, call, { status: 'complete', text, finishReason: chunk.finishReason, promptTokens: inputTokens, completionTokens: outputTokens });
         sse.data(chunkOf(head, {}, chunk.finishReason, usageField));

@@ -10,6 +10,7 @@ const FINISH_REASONS: Record<FinishReason, ChatCompletion.Choice['finish_reason'
   stop: 'stop',
   length: 'length',
   content_filter: 'content_filter',
+  tool_calls: 'tool_calls',
   other: 'stop',
 };
 

@@ -146,7 +146,7 @@ export class GenerationService implements OnModuleDestroy {
             if (!chunk.text) continue;
             text += chunk.text;
             this.bus.publish(messageId, tokenEvent(messageId, chunk.text, text.length));
-          } else {
+          } else if (chunk.type === 'done') {
             usage = chunk.usage;
             finishReason = chunk.finishReason;
           }

@@ -7,9 +7,48 @@ import type { KeyVerification } from '../profile/key-verifier';
 /** Providers Parley speaks to; each has one strategy class. */
 export type ProviderKind = 'openai' | 'anthropic' | 'google' | 'ollama' | 'demo';
 
+/** A function the model may call; `parameters` is a JSON Schema object. */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+  /** OpenAI's strict schema adherence; other providers ignore it. */
+  strict?: boolean;
+}
+
+/** `auto` (the model decides), `none`, `required` (some tool), or that one tool. */
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
+/** A call the model made: `arguments` is the JSON text it wrote, as OpenAI carries it. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** The shape the answer must take (OpenAI's `response_format`, provider-neutral). */
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name: string; schema: Record<string, unknown>; description?: string; strict?: boolean };
+
+/** An image in a user message: inline bytes (base64) with their media type. */
+export interface ImageInput {
+  mediaType: string;
+  data: string;
+}
+
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  /** The text (for `tool`, the tool's result; for an assistant that only called tools, empty). */
   content: string;
+  /** Images of a user message, after its text. */
+  images?: ImageInput[];
+  /** The calls an assistant message made. */
+  toolCalls?: ToolCall[];
+  /** For `tool`: the call this result answers, and that call's function name (Gemini matches by name). */
+  toolCallId?: string;
+  toolName?: string;
 }
 
 export interface CompletionRequest {
@@ -24,22 +63,70 @@ export interface CompletionRequest {
   stop?: string[];
   /** The key to call with: the user's own, or the server's; undefined for keyless providers. */
   apiKey?: string;
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  /** false: at most one tool call per answer. */
+  parallelToolCalls?: boolean;
+  responseFormat?: ResponseFormat;
 }
 
 export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
+  /** Input tokens the provider served from its prompt cache, when it says. */
+  cachedInputTokens?: number;
+  /** Output tokens spent on reasoning, when the provider says. */
+  reasoningTokens?: number;
 }
 
-export type FinishReason = 'stop' | 'length' | 'content_filter' | 'other';
+export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | 'other';
 
-/** What a stream yields: text deltas, then exactly one `done`. */
-export type StreamChunk = { type: 'text'; text: string } | { type: 'done'; finishReason: FinishReason; usage: TokenUsage };
+/**
+ * A piece of a tool call as it streams, keyed by `index` (the call's position in the answer):
+ * the first piece of a call carries its `id` and `name`, later ones more `arguments` text.
+ */
+export interface ToolCallDelta {
+  type: 'tool_call';
+  index: number;
+  id?: string;
+  name?: string;
+  arguments: string;
+}
+
+/** What a stream yields: text and tool-call deltas, then exactly one `done`. */
+export type StreamChunk = { type: 'text'; text: string } | ToolCallDelta | { type: 'done'; finishReason: FinishReason; usage: TokenUsage };
 
 export interface CompletionResult {
   text: string;
   finishReason: FinishReason;
   usage: TokenUsage;
+  /** The calls the model made, in order; absent when it made none. */
+  toolCalls?: ToolCall[];
+}
+
+/** What a provider can honour beyond text; a request asking for more is refused with a 400 naming the parameter. */
+export interface ProviderFeatures {
+  tools: boolean;
+  responseFormat: boolean;
+  images: boolean;
+}
+
+/** Assembles streamed tool-call deltas into whole calls, in index order. */
+export class ToolCallAccumulator {
+  private readonly calls = new Map<number, ToolCall>();
+
+  add(delta: ToolCallDelta): void {
+    const call = this.calls.get(delta.index) ?? { id: '', name: '', arguments: '' };
+    if (delta.id) call.id = delta.id;
+    if (delta.name) call.name = delta.name;
+    call.arguments += delta.arguments;
+    this.calls.set(delta.index, call);
+  }
+
+  /** The calls so far, or undefined when there were none. */
+  result(): ToolCall[] | undefined {
+    return this.calls.size ? [...this.calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call) : undefined;
+  }
 }
 
 export interface DiscoveredModel {
@@ -74,6 +161,8 @@ export abstract class ModelProvider {
   abstract readonly kind: ProviderKind;
   /** Instance name: the kind, or the configured name of an extra OpenAI-compatible endpoint. */
   abstract readonly name: string;
+  /** Tools, response formats and images: what this provider can be asked for. */
+  abstract readonly features: ProviderFeatures;
 
   /** SDK clients cost a few hundred microseconds to build: one per key is kept for a while. */
   private readonly clients = new LRUCache<string, object>({ max: 100, ttl: 10 * 60_000 });
@@ -98,9 +187,11 @@ export abstract class ModelProvider {
   /** Non-streaming completion; by default the stream, gathered. */
   async complete(request: CompletionRequest, signal: AbortSignal): Promise<CompletionResult> {
     let text = '';
+    const toolCalls = new ToolCallAccumulator();
     for await (const chunk of this.stream(request, signal)) {
       if (chunk.type === 'text') text += chunk.text;
-      else return { text, finishReason: chunk.finishReason, usage: chunk.usage };
+      else if (chunk.type === 'tool_call') toolCalls.add(chunk);
+      else return { text, finishReason: chunk.finishReason, usage: chunk.usage, toolCalls: toolCalls.result() };
     }
     throw new AppException(ErrorCode.PROVIDER_ERROR, `${this.name} ended without an answer`, HttpStatus.BAD_GATEWAY);
   }

@@ -147,7 +147,7 @@ export class ProviderRegistry implements OnApplicationBootstrap {
     let state: 'streaming' | 'done' | 'completed' | 'failed' = 'streaming';
     try {
       for await (const chunk of this.attempts(providerName, request, callerSignal)) {
-        if (chunk.type === 'text') call.text();
+        if (chunk.type === 'text' || chunk.type === 'tool_call') call.text();
         else {
           state = 'done';
           call.usage(chunk.usage);

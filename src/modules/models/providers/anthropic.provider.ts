@@ -9,6 +9,7 @@ const DEFAULT_MAX_TOKENS = 4096;
 export class AnthropicProvider extends ModelProvider {
   readonly kind = 'anthropic' as const;
   readonly name = 'anthropic';
+  readonly features = { tools: false, responseFormat: false, images: false };
 
   constructor(private readonly baseUrl: string | undefined) {
     super();

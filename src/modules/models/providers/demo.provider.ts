@@ -44,6 +44,7 @@ function summaryOf(input: string): string {
 export class DemoProvider extends ModelProvider {
   readonly kind = 'demo' as const;
   readonly name = 'demo';
+  readonly features = { tools: false, responseFormat: false, images: false };
 
   constructor(private readonly tokenDelayMs: number) {
     super();

@@ -12,6 +12,7 @@ const FINISH: Partial<Record<GeminiFinishReason, FinishReason>> = {
 export class GoogleProvider extends ModelProvider {
   readonly kind = 'google' as const;
   readonly name = 'google';
+  readonly features = { tools: false, responseFormat: false, images: false };
 
   constructor(private readonly baseUrl: string | undefined) {
     super();

@@ -20,6 +20,7 @@ function formatBytes(bytes: number): string {
 export class OllamaProvider extends LocalModelProvider {
   readonly kind = 'ollama' as const;
   readonly name = 'ollama';
+  readonly features = { tools: false, responseFormat: false, images: false };
 
   constructor(private readonly host: string) {
     super();
@@ -47,7 +48,7 @@ export class OllamaProvider extends LocalModelProvider {
     const client = this.client(signal);
     const stream = await client.chat({
       model: request.model,
-      messages: request.messages,
+      messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
       stream: true,
       options: { temperature: request.temperature, num_predict: request.maxTokens, top_p: request.topP, stop: request.stop },
     });

@@ -17,6 +17,7 @@ const FINISH: Record<string, FinishReason> = { stop: 'stop', length: 'length', c
  */
 export class OpenAIProvider extends ModelProvider {
   readonly kind = 'openai' as const;
+  readonly features = { tools: false, responseFormat: false, images: false };
 
   constructor(private readonly endpoint: OpenAICompatibleEndpoint) {
     super();
