@@ -6,7 +6,7 @@ import { addToRequestLog } from '../../common/http/request-id';
 import { LifecycleService } from '../../common/lifecycle/lifecycle.service';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { UsageSource } from '../../infra/database/generated/client';
-import { ChatMessage, CompletionRequest, FinishReason, StreamChunk } from '../models/model-provider';
+import { ChatMessage, CompletionRequest, FinishReason, ProviderFeatures, StreamChunk, ToolCall } from '../models/model-provider';
 import { CatalogEntry } from '../models/models.dto';
 import { ModelLookup, ModelsService } from '../models/models.service';
 import { ProviderRegistry } from '../models/provider-registry';
@@ -14,7 +14,10 @@ import { TokenCounter } from '../models/token-counter';
 import { ModerationService } from '../moderation/moderation.service';
 import { UsageService } from '../usage/usage.service';
 
-export type CallParameters = Pick<CompletionRequest, 'temperature' | 'topP' | 'maxTokens' | 'stop'>;
+export type CallParameters = Pick<CompletionRequest, 'temperature' | 'topP' | 'maxTokens' | 'stop' | 'tools' | 'toolChoice' | 'parallelToolCalls' | 'responseFormat'>;
+
+/** The request parameter (OpenAI's name) that needs each provider feature: a 400 names it. */
+const FEATURE_PARAMETERS: Record<keyof ProviderFeatures, string> = { tools: 'tools', responseFormat: 'response_format', images: 'messages' };
 
 /** A one-shot model call (outside a thread), moderated and resolved, ready to run. */
 export interface PreparedCall {
@@ -31,6 +34,9 @@ export interface CallResult {
   finishReason: FinishReason;
   promptTokens: number;
   completionTokens: number;
+  cachedPromptTokens?: number;
+  reasoningTokens?: number;
+  toolCalls?: ToolCall[];
 }
 
 /** The final chunk, with token counts filled in by our tokenizer where the provider reported none. */
@@ -58,10 +64,32 @@ export class CompletionsService {
     this.lifecycle.assertAcceptingWork();
     this.moderation.check(messages.map((m) => m.content));
     const { entry, providerName, apiKey } = await this.models.resolve(user.id, modelId, lookup);
+    this.assertSupported(entry, providerName, messages, parameters);
     return { user, source, entry, providerName, request: { model: entry.model, messages, ...parameters, apiKey }, started: performance.now() };
   }
 
-  /** Text chunks, then one final chunk; usage is recorded before the final chunk is handed out. */
+  /**
+   * A request that needs what the provider cannot do is refused, never silently degraded:
+   * a 400 naming the parameter (tools, response_format, or messages for images).
+   */
+  private assertSupported(entry: CatalogEntry, providerName: string, messages: ChatMessage[], parameters: CallParameters): void {
+    const needs: Record<keyof ProviderFeatures, boolean> = {
+      tools: !!parameters.tools?.length,
+      responseFormat: !!parameters.responseFormat && parameters.responseFormat.type !== 'text',
+      images: messages.some((m) => m.images?.length),
+    };
+    const features = this.registry.get(providerName)?.features;
+    for (const feature of Object.keys(needs) as Array<keyof ProviderFeatures>) {
+      const supported = features?.[feature] && (feature !== 'images' || entry.capabilities.includes('vision'));
+      if (needs[feature] && !supported) {
+        const param = FEATURE_PARAMETERS[feature];
+        const what = feature === 'images' ? 'images' : param;
+        throw AppException.validation(`${entry.id} does not support ${what}`, { fields: { [param]: [`${entry.id} does not support ${what}`] } });
+      }
+    }
+  }
+
+  /** Text and tool-call chunks, then one final chunk; usage is recorded before the final chunk is handed out. */
   async *stream(call: PreparedCall, signal: AbortSignal): AsyncIterable<StreamChunk> {
     let text = '';
     let recorded = false;
@@ -72,13 +100,16 @@ export class CompletionsService {
         if (chunk.type === 'text') {
           text += chunk.text;
           yield chunk;
-        } else if (chunk.type === 'done') final = chunk;
+        } else if (chunk.type === 'tool_call') {
+          text += chunk.arguments;
+          yield chunk;
+        } else final = chunk;
       }
       if (!final) throw new AppException(ErrorCode.PROVIDER_ERROR, `${call.providerName} ended without an answer`, HttpStatus.BAD_GATEWAY);
       const counted = await this.counted(call, text, final.usage);
       recorded = true;
       await this.record(call, { status: 'complete', ...counted });
-      yield { ...final, usage: { inputTokens: counted.promptTokens, outputTokens: counted.completionTokens } };
+      yield { ...final, usage: { ...final.usage, inputTokens: counted.promptTokens, outputTokens: counted.completionTokens } };
     } catch (error) {
       if (signal.aborted) throw error;
       const failure = this.failureOf(error);
@@ -99,9 +130,16 @@ export class CompletionsService {
       await this.record(call, { ...(failure ? { status: 'error' as const, errorCode: failure.code } : { status: 'cancelled' as const }), ...(await this.counted(call, '')) });
       throw failure ?? error;
     }
-    const counted = await this.counted(call, result.text, result.usage);
+    const counted = await this.counted(call, result.text + (result.toolCalls?.map((c) => c.arguments).join('') ?? ''), result.usage);
     await this.record(call, { status: 'complete', ...counted });
-    return { text: result.text, finishReason: result.finishReason, ...counted };
+    return {
+      text: result.text,
+      finishReason: result.finishReason,
+      ...counted,
+      cachedPromptTokens: result.usage.cachedInputTokens,
+      reasoningTokens: result.usage.reasoningTokens,
+      toolCalls: result.toolCalls,
+    };
   }
 
   /** What the client is told when a call fails: the provider's translated error, else a logged 500. */
