@@ -31,6 +31,11 @@ export interface Script {
   hang?: boolean;
   /** Ids the list-models endpoint returns (each fake has its own default). */
   models?: string[];
+  /**
+   * Tool calls the model makes after its tokens, in the provider's own format, finishing with
+   * its tool-call reason; streamed with their arguments split into a few fragments.
+   */
+  toolCalls?: Array<{ id: string; name: string; arguments: string }>;
 }
 
 export interface RecordedRequest {
