@@ -1,5 +1,12 @@
 import { runInThisContext } from 'node:vm';
-import { Ctx, FakeUpstream, Route } from './fake-upstream';
+import { Ctx, FakeUpstream, Route, Script } from './fake-upstream';
+
+export interface GeminiScript extends Script {
+  /** Reported as `cachedContentTokenCount` (default: absent). */
+  cachedTokens?: number;
+  /** Reported as `thoughtsTokenCount` (default: absent). */
+  thoughtsTokens?: number;
+}
 
 /**
  * @google/genai (on Node) sends every request through `globalThis[Symbol.for('undici.globalDispatcher.1')]`.
@@ -28,9 +35,11 @@ const STATUSES: Record<number, string> = {
 
 /**
  * Gemini API. `@google/genai` 3.x calls `/v1/...` by default (older SDKs and REST docs use
- * `/v1beta/...`); every route is served under v1, v1beta and v1alpha.
+ * `/v1beta/...`); every route is served under v1, v1beta and v1alpha. Scripted `toolCalls` come
+ * whole, as `functionCall` parts after the text (streamed: in the last chunk), finishing with STOP
+ * as Gemini does; a call scripted with an empty `id` is sent without one.
  */
-export class FakeGemini extends FakeUpstream {
+export class FakeGemini extends FakeUpstream<GeminiScript> {
   protected readonly defaultModels = ['gemini-2.5-flash', 'gemini-2.5-pro'];
 
   protected routes(): Route[] {
@@ -46,23 +55,38 @@ export class FakeGemini extends FakeUpstream {
 
   private async generate({ res, params: [model, method] }: Ctx): Promise<void> {
     const { input, output } = this.usage;
-    const usageMetadata = { promptTokenCount: input, candidatesTokenCount: output, totalTokenCount: input + output };
-    const response = (text: string, last: boolean) => ({
-      candidates: [
-        { content: { parts: [{ text }], role: 'model' }, index: 0, ...(last ? { finishReason: 'STOP' } : {}) },
-      ],
+    const { cachedTokens, thoughtsTokens } = this.cfg;
+    const usageMetadata = {
+      promptTokenCount: input,
+      candidatesTokenCount: output,
+      totalTokenCount: input + output + (thoughtsTokens ?? 0),
+      ...(cachedTokens !== undefined ? { cachedContentTokenCount: cachedTokens } : {}),
+      ...(thoughtsTokens !== undefined ? { thoughtsTokenCount: thoughtsTokens } : {}),
+    };
+    const calls = (this.cfg.toolCalls ?? []).map(({ id, name, arguments: args }) => ({
+      functionCall: { ...(id ? { id } : {}), name, args: JSON.parse(args || '{}') },
+    }));
+    const response = (parts: object[], last: boolean) => ({
+      candidates: [{ content: { parts, role: 'model' }, index: 0, ...(last ? { finishReason: 'STOP' } : {}) }],
       usageMetadata: last ? usageMetadata : { promptTokenCount: input, totalTokenCount: input },
       modelVersion: model,
       responseId: 'fake-response',
     });
     if (method === 'generateContent') {
       if (this.cutInsteadOfAnswer(res)) return;
-      return this.json(res, 200, response(this.tokens.join(''), true));
+      const text = this.tokens.join('');
+      return this.json(res, 200, response([...(text || !calls.length ? [{ text }] : []), ...calls], true));
     }
-    const tokens = this.tokens.length ? this.tokens : [''];
+    const tokens = this.tokens.length || calls.length ? this.tokens : [''];
     this.beginStream(res);
-    const done = await this.eachChunk(res, (text, i) => this.sse(res, response(text, i === tokens.length - 1)), tokens);
-    if (done) res.end();
+    const done = await this.eachChunk(
+      res,
+      (text, i) => this.sse(res, response([{ text }], !calls.length && i === tokens.length - 1)),
+      tokens,
+    );
+    if (!done) return;
+    if (calls.length) this.sse(res, response(calls, true));
+    res.end();
   }
 }
 

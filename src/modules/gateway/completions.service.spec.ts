@@ -3,7 +3,7 @@ import type { AuthUser } from '../../common/decorators/current-user.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { LifecycleService } from '../../common/lifecycle/lifecycle.service';
 import { ErrorCode } from '../../common/errors/error-codes';
-import { CompletionRequest, ModelProvider, StreamChunk } from '../models/model-provider';
+import { ChatMessage, CompletionRequest, ModelProvider, ProviderFeatures, StreamChunk } from '../models/model-provider';
 import { CatalogEntry } from '../models/models.dto';
 import { ModelsService } from '../models/models.service';
 import { ProviderRegistry } from '../models/provider-registry';
@@ -14,15 +14,20 @@ import { CompletionsService } from './completions.service';
 
 const user: AuthUser = { id: 'u1', username: 'u1', role: 'user', via: 'token', tokenId: 't1' };
 const tokens = new TokenCounter();
-const entry = { id: 'gpt-5.4-mini', provider: 'openai', model: 'gpt-5.4-mini', pricing: { input: 0.001, output: 0.002 } } as CatalogEntry;
+const entry = { id: 'gpt-5.4-mini', provider: 'openai', model: 'gpt-5.4-mini', pricing: { input: 0.001, output: 0.002 }, capabilities: ['text'] } as CatalogEntry;
 
 /** The service over a scripted provider stream, with the usage it records. */
-function setup(script: (signal: AbortSignal) => AsyncIterable<StreamChunk>, lifecycle = new LifecycleService()) {
+function setup(
+  script: (signal: AbortSignal) => AsyncIterable<StreamChunk>,
+  lifecycle = new LifecycleService(),
+  features: ProviderFeatures = { tools: true, responseFormat: true, images: true },
+) {
   const recorded: UsageEvent[] = [];
   const service = new CompletionsService(
     lifecycle,
     { resolve: async () => ({ entry, providerName: 'openai', apiKey: 'sk' }) } as unknown as ModelsService,
     {
+      get: () => ({ features }),
       stream: (_name: string, _request: unknown, signal: AbortSignal) => script(signal),
       // A provider without a non-streaming call of its own: its stream, gathered.
       complete: (_name: string, request: CompletionRequest, signal: AbortSignal) =>
@@ -122,5 +127,36 @@ describe('CompletionsService', () => {
     const { prepare } = setup(() => chunks(), lifecycle);
     lifecycle.stopAcceptingWork();
     await expect(prepare()).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+  });
+
+  it('passes tool-call deltas through and gathers them, with the usage details, in a non-streaming call', async () => {
+    const script = () =>
+      chunks(
+        { type: 'tool_call', index: 0, id: 'call_1', name: 'weather', arguments: '{"city":' },
+        { type: 'tool_call', index: 0, arguments: '"Paris"}' },
+        { type: 'done', finishReason: 'tool_calls', usage: { inputTokens: 9, outputTokens: 4, cachedInputTokens: 8, reasoningTokens: 2 } },
+      );
+    const { service, prepare } = setup(script);
+    const streamed = [];
+    for await (const chunk of service.stream(await prepare(), new AbortController().signal)) streamed.push(chunk);
+    expect(streamed.map((c) => c.type)).toEqual(['tool_call', 'tool_call', 'done']);
+    expect(streamed[2]).toMatchObject({ finishReason: 'tool_calls', usage: { cachedInputTokens: 8, reasoningTokens: 2 } });
+    const result = await service.complete(await prepare(), new AbortController().signal);
+    expect(result).toMatchObject({ finishReason: 'tool_calls', toolCalls: [{ id: 'call_1', name: 'weather', arguments: '{"city":"Paris"}' }], cachedPromptTokens: 8, reasoningTokens: 2 });
+  });
+
+  it('refuses, naming the parameter, what the provider or model cannot do instead of dropping it', async () => {
+    const none = { tools: false, responseFormat: false, images: false };
+    const { service } = setup(() => chunks(), new LifecycleService(), none);
+    const ask = (parameters: object, content: Partial<ChatMessage> = {}) =>
+      service.prepare(user, 'gateway', 'gpt-5.4-mini', [{ role: 'user', content: 'Hi', ...content }], parameters);
+    await expect(ask({ tools: [{ name: 'weather' }] })).rejects.toMatchObject({ details: { fields: { tools: [expect.stringContaining('does not support tools')] } } });
+    await expect(ask({ responseFormat: { type: 'json_object' } })).rejects.toMatchObject({ details: { fields: { response_format: [expect.any(String)] } } });
+    await expect(ask({ responseFormat: { type: 'text' } })).resolves.toBeDefined();
+    // Images need the provider's support and a model the catalog marks with `vision`.
+    const image = { images: [{ mediaType: 'image/png', data: 'iVBORw0KGgo=' }] };
+    await expect(setup(() => chunks()).service.prepare(user, 'gateway', 'gpt-5.4-mini', [{ role: 'user', content: 'Hi', ...image }], {})).rejects.toMatchObject({
+      details: { fields: { messages: [expect.stringContaining('does not support images')] } },
+    });
   });
 });
