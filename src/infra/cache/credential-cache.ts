@@ -15,9 +15,10 @@ interface Entry {
 }
 
 /**
- * What the hot paths need about credentials (a personal token's row and owner, a user's
- * provider-key rows), kept per process for CREDENTIAL_TTL_MS. Any change to a user's
- * credentials (revoke, password change, disable, role or key change) drops that user's
+ * What the hot paths need about credentials (a personal token's row and owner, a signed-in
+ * session's user, a user's provider-key rows), kept per process for CREDENTIAL_TTL_MS. Any
+ * change to a user's credentials (revoke, logout, refresh-token reuse, password change,
+ * disable, role or key change) drops that user's
  * entries on every pod through the broadcast, at once; the TTL only bounds a missed message.
  * Unknown credentials are never cached, so guessing fills nothing.
  */
@@ -41,7 +42,7 @@ export class CredentialCache implements OnModuleInit, OnModuleDestroy {
   }
 
   /** The cached value under `key`, else `load()`'s (cached when found, with its owner). */
-  async get<T>(kind: 'token' | 'keys', key: string, load: () => Promise<{ userId: string; value: T } | undefined>): Promise<T | undefined> {
+  async get<T>(kind: 'token' | 'keys' | 'session', key: string, load: () => Promise<{ userId: string; value: T } | undefined>): Promise<T | undefined> {
     const cacheKey = `${kind}:${key}`;
     const hit = this.entries.get(cacheKey);
     this.metrics.credentialCacheLookups.inc({ kind, result: hit ? 'hit' : 'miss' });

@@ -119,6 +119,7 @@ export class AuthService {
     if (!stored || stored.revokedAt || stored.expiresAt <= new Date()) throw invalidRefresh();
     if (stored.rotatedAt || !(await this.credentials.claimRefreshToken(stored.id))) {
       const revoked = await this.credentials.revokeFamily(stored.familyId);
+      await this.credentialCache.forgetUser(stored.userId);
       await this.audit.record(req, {
         action: AuditAction.RefreshReuse,
         actorId: stored.userId,
@@ -144,6 +145,7 @@ export class AuthService {
     }
     if (!familyId) return;
     await this.credentials.revokeFamily(familyId);
+    if (userId) await this.credentialCache.forgetUser(userId);
     await this.audit.record(req, { action: AuditAction.Logout, actorId: userId, target: familyId });
   }
 

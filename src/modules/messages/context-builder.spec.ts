@@ -10,8 +10,10 @@ const tokens = { countMessage: async () => 5, storedMessage: async () => 5 } as 
 /** History oldest first, as the thread shows it; the last one is the new user message. */
 function builderFor(history: Array<Pick<Message, 'role' | 'content'>>) {
   const recent = history.map((m, i) => ({ ...m, id: String(i), tokens: 5 }) as Message).reverse();
-  const summaries = { contextOf: async () => ({ summary: null, recent }) } as unknown as SummarizationService;
-  return { builder: new ContextBuilder(summaries, tokens), newMessage: recent[0] };
+  // The newest is the message being sent: not stored yet when the context is built.
+  const [newMessage, ...stored] = recent;
+  const summaries = { contextOf: async () => ({ summary: null, recent: stored }) } as unknown as SummarizationService;
+  return { builder: new ContextBuilder(summaries, tokens), newMessage };
 }
 
 describe('ContextBuilder', () => {

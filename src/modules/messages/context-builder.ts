@@ -43,14 +43,13 @@ export class ContextBuilder {
     }
     budget -= await this.tokens.storedMessage(newMessage);
 
-    // The new user message is already stored; it is the newest row and goes last.
+    // The new user message is not stored yet (it is written meanwhile) and goes last.
     // Messages the summary covers are not sent again; without a summary, plain truncation.
     // A user message whose answer is missing or empty (it failed before any text, or is
     // still being finalised) is left out with it, so the model never sees two user turns in a row.
-    const history = recent.slice(1);
     const kept: ChatMessage[] = [];
     let newerRole: Message['role'] = 'user';
-    for (const message of history) {
+    for (const message of recent) {
       if (message.role === 'assistant' && !message.content) continue;
       if (message.role === 'user' && newerRole === 'user') continue;
       const cost = await this.tokens.storedMessage(message);

@@ -21,7 +21,7 @@ import { TokenCounter } from '../models/token-counter';
 import { SummarizationService } from '../summarization/summarization.service';
 import { ThreadEvents } from '../threads/thread-events';
 import { AnswerEnd, endEvents, endOf, startEvent, tokenEvent } from './answer-events';
-import { ContextBuilder } from './context-builder';
+import { AssembledContext, ContextBuilder } from './context-builder';
 import { MessagesRepository, StoredAnswer } from './messages.repository';
 
 export type GenerationOutcome =
@@ -48,7 +48,7 @@ interface GenerationJob {
   entry: CatalogEntry;
   providerName: string;
   apiKey?: string;
-  systemPrompt: string;
+  context: AssembledContext;
   userMessage: Message;
   firstExchange: boolean;
   started: number;
@@ -86,8 +86,7 @@ export class GenerationService implements OnModuleDestroy {
   async start(userId: string, thread: Thread, modelId: string, content: string, requestedTemperature?: number): Promise<StartedGeneration> {
     const threadId = thread.id;
     this.lifecycle.assertAcceptingWork();
-    const { entry, providerName, apiKey } = await this.models.resolve(userId, modelId);
-    const user = await this.users.findById(userId);
+    const [{ entry, providerName, apiKey }, user] = await Promise.all([this.models.resolve(userId, modelId), this.users.findById(userId)]);
     const settings = (user?.settings ?? {}) as { systemPrompt?: string; defaultTemperature?: number };
     const range = entry.temperatureRange;
     const temperature = requestedTemperature ?? Math.min(range.max, Math.max(range.min, settings.defaultTemperature ?? range.default));
@@ -110,8 +109,13 @@ export class GenerationService implements OnModuleDestroy {
       const started = performance.now();
       // A thread without a title of the user's gets one after its first exchange.
       const firstExchange = !thread.titleByUser && (await this.repository.countInThread(threadId)) === 0;
-      const userMessage = await this.repository.insert({ id: record.userMessageId, threadId, modelId: entry.id, role: 'user', content, tokens: await this.tokens.count(content) });
-      const done = this.run({ generation, thread, entry, providerName, apiKey, systemPrompt: settings.systemPrompt ?? '', userMessage, firstExchange, started });
+      const tokens = await this.tokens.count(content);
+      // The history is read while the new message is written: one round trip less before the first token.
+      const [userMessage, context] = await Promise.all([
+        this.repository.insert({ id: record.userMessageId, threadId, modelId: entry.id, role: 'user', content, tokens }),
+        this.contexts.build(threadId, entry, settings.systemPrompt ?? '', { content, tokens }),
+      ]);
+      const done = this.run({ generation, thread, entry, providerName, apiKey, context, userMessage, firstExchange, started });
       generation.settled = done;
       return { userMessage, assistantMessageId: record.messageId, done };
     } catch (error) {
@@ -139,7 +143,7 @@ export class GenerationService implements OnModuleDestroy {
       this.bus.publish(messageId, startEvent(messageId, new Date().toISOString(), userMessage.id));
       this.threadEvents.announce(record.threadId, 'message_start', { messageId, modelId: record.modelId, userMessageId: userMessage.id });
       try {
-        const context = await this.contexts.build(job.thread.id, entry, job.systemPrompt, userMessage);
+        const { context } = job;
         const request = { model: entry.model, messages: context.messages, temperature: record.temperature, maxTokens: context.maxTokens, apiKey: job.apiKey };
         for await (const chunk of this.providers.stream(job.providerName, request, generation.abort.signal)) {
           if (chunk.type === 'text') {

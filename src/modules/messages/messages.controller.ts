@@ -110,8 +110,7 @@ export class MessagesController {
       // By default the answer is finished and stored for a later reconnect.
       if (this.config.ABORT_GENERATION_ON_DISCONNECT && !res.writableFinished) void this.messages.cancel(user.id, p.threadId, p.modelId, started.assistantMessageId).catch(() => undefined);
     });
-    const events = await this.messages.events(user.id, p.threadId, p.modelId, started.assistantMessageId, undefined, reading.signal);
-    await this.streams.pipe(res, events, { last: 'close' });
+    await this.streams.pipe(res, this.messages.startedEvents(started.assistantMessageId, reading.signal), { last: 'close' });
   }
 
   @Sse(':messageId/stream')

@@ -88,6 +88,11 @@ export class MessagesService {
     })();
   }
 
+  /** The events of an answer this request has just started: its ownership was checked when it started. */
+  startedEvents(messageId: string, signal: AbortSignal): AsyncIterable<StreamEvent> {
+    return this.bus.read(messageId, signal);
+  }
+
   /** 404 unless the message is an answer of this user's thread and this model (running or stored). */
   async assertReadable(userId: string, threadId: string, modelId: string, messageId: string): Promise<void> {
     await this.readable(userId, threadId, modelId, messageId);

@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { JwtFromRequestFunction, Strategy } from 'passport-jwt';
 import type { AuthUser } from '../../../common/decorators/current-user.decorator';
 import { TOKEN_SCOPES } from '../../../common/decorators/scopes.decorator';
+import { CredentialCache } from '../../../infra/cache/credential-cache';
 import { credentialOf } from '../auth.cookies';
 import { CredentialsRepository } from '../credentials.repository';
 import { ACCESS_ALGORITHMS, API_TOKEN_PREFIX, isAccessClaims, TokenService } from '../token.service';
@@ -27,6 +28,8 @@ export const sessionJwtOf: JwtFromRequestFunction = (req: Request) => {
  * TokenService does). A valid signature is not enough: the user must still exist and be
  * enabled, and the session (refresh-token family) must not have ended, so logout, password
  * changes, disabling and refresh-token reuse take effect at once, not after 15 minutes.
+ * What those two reads found is kept in the credential cache, which every one of those
+ * changes empties for the user (on every pod).
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
@@ -34,6 +37,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
     tokens: TokenService,
     private readonly users: UsersRepository,
     private readonly credentials: CredentialsRepository,
+    private readonly cache: CredentialCache,
   ) {
     super({
       jwtFromRequest: sessionJwtOf,
@@ -49,10 +53,12 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
 
   async validate(claims: unknown): Promise<AuthUser | false> {
     if (!isAccessClaims(claims)) return false;
-    // Two indexed reads per request keep deleted and disabled users, and ended sessions
-    // (logout, password change, reuse detection), out at once.
-    const [user, active] = await Promise.all([this.users.findById(claims.sub), this.credentials.isSessionActive(claims.sid)]);
-    if (!user || user.disabledAt || !active) return false;
-    return { id: user.id, username: user.username, role: user.role, via: 'session', sessionId: claims.sid, scopes: TOKEN_SCOPES };
+    const user = await this.cache.get('session', claims.sid, async () => {
+      const [found, active] = await Promise.all([this.users.findById(claims.sub), this.credentials.isSessionActive(claims.sid)]);
+      if (!found || found.disabledAt || !active) return undefined;
+      return { userId: found.id, value: { id: found.id, username: found.username, role: found.role } };
+    });
+    if (!user || user.id !== claims.sub) return false;
+    return { ...user, via: 'session', sessionId: claims.sid, scopes: TOKEN_SCOPES };
   }
 }
