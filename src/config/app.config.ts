@@ -168,6 +168,15 @@ export class AppConfig {
   @IsBoolean()
   ALLOW_REGISTRATION?: boolean;
 
+  /**
+   * `provider/model` ids reach models of a configured provider that the catalog does not list
+   * (unpriced in usage); defaults to true outside production.
+   */
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  ALLOW_UNLISTED_MODELS?: boolean;
+
   /** Create admin@example.com / admin123 when the user table is empty (never in production). */
   @Transform(toBoolean)
   @IsBoolean()
@@ -434,6 +443,20 @@ export class AppConfig {
   @Min(100)
   LLM_MAX_PROMPT_CHARS = 100_000;
 
+  /** Largest image a /v1 `image_url` may carry (data: URL decoded, or fetched from an http(s) URL), in bytes. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(100 * 1024 * 1024)
+  IMAGE_FETCH_MAX_BYTES = 10 * 1024 * 1024;
+
+  /** Deadline for fetching one http(s) `image_url` (resolution, redirects and body together). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  IMAGE_FETCH_TIMEOUT_MS = 10_000;
+
   /**
    * Express `trust proxy`: `false` (default: the peer is the client), the number of proxies
    * in front (e.g. 1), or their addresses: comma-separated IPs/CIDRs and the names loopback,
@@ -586,6 +609,10 @@ export class AppConfig {
 
   get allowRegistration(): boolean {
     return this.ALLOW_REGISTRATION ?? !this.isProduction;
+  }
+
+  get allowUnlistedModels(): boolean {
+    return this.ALLOW_UNLISTED_MODELS ?? !this.isProduction;
   }
 
   get seedDemoUser(): boolean {

@@ -8,9 +8,11 @@ import { ProviderKeysService } from '../profile/provider-keys.service';
 import { DiscoveredModel, LocalModelProvider } from './model-provider';
 import { loadCatalog } from './model-catalog';
 import { CatalogEntry, CatalogModelDto } from './models.dto';
-import { ProviderRegistry } from './provider-registry';
+import { KEY_OF_PROVIDER, ProviderRegistry } from './provider-registry';
 
 const DISCOVERY_TTL_MS = 30_000;
+/** What an unlisted model is assumed to hold: the caller knows the model, the provider enforces its real limit. */
+const UNLISTED_CONTEXT_LENGTH = 128_000;
 const DISCOVERY_TIMEOUT_MS = 2_000;
 
 /** A catalog model resolved for one call: its provider and the key to use. */
@@ -37,6 +39,8 @@ export class ModelsService {
   /** Discovery results per provider: Ollama's installed models, OpenAI-compatible servers' lists (shared by the pods with REDIS_URL). */
   private readonly discovery: SharedCache<Discovery>;
 
+  private readonly allowUnlisted: boolean;
+
   constructor(
     config: AppConfig,
     private readonly registry: ProviderRegistry,
@@ -44,6 +48,7 @@ export class ModelsService {
     @Optional() caches: CacheFactory = new LruCacheFactory(),
   ) {
     this.catalog = loadCatalog(config.MODELS_FILE).filter((m) => registry.get(m.provider));
+    this.allowUnlisted = config.allowUnlistedModels;
     this.discovery = caches.create<Discovery>('models:discovery', { maxEntries: 100 });
   }
 
@@ -59,7 +64,7 @@ export class ModelsService {
 
   /** A catalog model by id; with `orProviderName`, also by the provider's own name (for OpenAI clients). */
   async find(modelId: string, options: ModelLookup = {}): Promise<CatalogEntry> {
-    let entry = this.catalog.find((m) => m.id === modelId);
+    let entry = this.catalog.find((m) => m.id === modelId) ?? this.routed(modelId);
     if (!entry) {
       // Ids first everywhere, then provider names: a catalog id never loses to a discovered name.
       const all = [...this.catalog, ...(await this.discoveredEntries())];
@@ -67,6 +72,35 @@ export class ModelsService {
     }
     if (!entry) throw new AppException(ErrorCode.MODEL_NOT_FOUND, `Model ${modelId} is not in the catalog`, HttpStatus.NOT_FOUND);
     return entry;
+  }
+
+  /**
+   * `provider/model`, as peer gateways route: the catalog's entry for that model when it has
+   * one (priced), else, when ALLOW_UNLISTED_MODELS allows, an unpriced entry for any model
+   * of a configured provider. Catalog ids never contain a slash, so nothing is shadowed.
+   */
+  private routed(modelId: string): CatalogEntry | undefined {
+    const slash = modelId.indexOf('/');
+    if (slash <= 0 || slash === modelId.length - 1) return undefined;
+    const providerName = modelId.slice(0, slash);
+    const model = modelId.slice(slash + 1);
+    const provider = this.registry.get(providerName);
+    if (!provider) return undefined;
+    const listed = this.catalog.find((m) => m.provider === providerName && m.model === model);
+    if (listed || !this.allowUnlisted) return listed;
+    return {
+      id: modelId,
+      name: `${model} (${providerName}, unlisted)`,
+      provider: providerName,
+      model,
+      apiKeyRequired: KEY_OF_PROVIDER[providerName] ?? null,
+      requiresLoading: provider instanceof LocalModelProvider,
+      // Unlisted models may take what their provider can take; the provider refuses what the model cannot.
+      capabilities: provider.features.images ? ['text', 'vision'] : ['text'],
+      contextLength: UNLISTED_CONTEXT_LENGTH,
+      pricing: null,
+      temperatureRange: { min: 0, max: 2, step: 0.1, default: 0.7 },
+    };
   }
 
   /** Entry, provider and key for a call: the user's own key wins over the server's. */
