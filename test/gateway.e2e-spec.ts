@@ -300,14 +300,14 @@ describe('Gateway /v1 (e2e)', () => {
       await clientFor(t, (await newToken(t, alice)).token).models.list();
     });
 
-    it('400 BadRequestError naming the parameter for invalid requests; tools and n>1 are refused', async () => {
+    it('400 BadRequestError naming the parameter for invalid requests; n>1 is refused', async () => {
       const cases: Array<[object, string]> = [
         [{ model: 'gpt-5.4-mini', messages: [] }, 'messages'],
         [{ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }], temperature: 3 }, 'temperature'],
-        [{ model: 'gpt-5.4-mini', messages: [{ role: 'tool', content: 'x', tool_call_id: '1' }] }, 'messages.0.role'],
+        [{ model: 'gpt-5.4-mini', messages: [{ role: 'robot', content: 'x' }] }, 'messages.0.role'],
         [{ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'http://x' } }] }] }, 'messages.0.content'],
         [{ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }], n: 2 }, 'n'],
-        [{ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools'],
+        [{ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'not a name' } }] }, 'tools.0.function.name'],
         [{ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }], stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
       ];
       for (const [body, param] of cases) {

@@ -92,9 +92,12 @@ export class FakeOllama extends FakeUpstream<OllamaScript> {
     const piece = (text: string) =>
       endpoint === 'chat' ? { message: { role: 'assistant', content: text } } : { response: text };
     const { input, output } = this.usage;
-    const final = (text: string) => ({
+    // Ollama sends tool calls whole (arguments as an object, no id), in a chunk of their own, then ends with "stop".
+    const calls = endpoint === 'chat' ? (this.cfg.toolCalls ?? []) : [];
+    const toolCalls = calls.map((c, index) => ({ function: { index, name: c.name, arguments: JSON.parse(c.arguments) as unknown } }));
+    const final = (text: string, withCalls = false) => ({
       ...head(),
-      ...piece(text),
+      ...(withCalls && toolCalls.length ? { message: { role: 'assistant', content: text, tool_calls: toolCalls } } : piece(text)),
       done: true,
       done_reason: 'stop',
       ...(endpoint === 'generate' ? { context: [1, 2, 3] } : {}),
@@ -107,10 +110,11 @@ export class FakeOllama extends FakeUpstream<OllamaScript> {
     });
     if (body?.stream === false) {
       if (this.cutInsteadOfAnswer(res)) return;
-      return this.json(res, 200, final(this.tokens.join('')));
+      return this.json(res, 200, final(this.tokens.join(''), true));
     }
     this.beginStream(res, 'application/x-ndjson');
     if (!(await this.eachChunk(res, (text) => this.line(res, { ...head(), ...piece(text), done: false })))) return;
+    if (toolCalls.length) this.line(res, { ...head(), message: { role: 'assistant', content: '', tool_calls: toolCalls }, done: false });
     this.line(res, final(''));
     res.end();
   }

@@ -15,7 +15,7 @@ import { ConcurrencyLimiter } from '../../common/throttling/concurrency-limiter'
 import { RateLimit } from '../../common/throttling/rate-limits';
 import { CreateThreadDto } from '../threads/threads.dto';
 import { sseMediaType } from '../../common/openapi/sse';
-import { ChatCompletionChunkDto, ChatCompletionDto, ChatCompletionRequestDto, ConversationDto, GatewayModelDto, GatewayModelListDto, OpenAIErrorDto, TextPartDto } from './gateway.dto';
+import { ChatCompletionChunkDto, ChatCompletionDto, ChatCompletionRequestDto, ConversationDto, GatewayModelDto, GatewayModelListDto, ImagePartDto, NamedToolChoiceDto, NamedToolChoiceFunctionDto, OpenAIErrorDto, TextPartDto } from './gateway.dto';
 import { GatewayService } from './gateway.service';
 import { PersonalTokenGuard } from './personal-token.guard';
 
@@ -34,7 +34,7 @@ const GatewayBody = () => Body(createValidationPipe({ forbidUnknownFields: false
 
 @ApiTags('gateway')
 @ApiBearerAuth()
-@ApiExtraModels(TextPartDto)
+@ApiExtraModels(TextPartDto, ImagePartDto, NamedToolChoiceDto, NamedToolChoiceFunctionDto)
 @Controller('v1')
 @UseGuards(PersonalTokenGuard)
 @Scopes('models')
@@ -54,8 +54,10 @@ export class GatewayController {
     summary: 'OpenAI-compatible chat completion for any catalog model (streaming with stream: true)',
     description:
       'Point an OpenAI SDK at `<server>/v1` with a personal API token as the key. Mapped: model, messages, stream, ' +
-      'stream_options.include_usage, temperature, top_p, max_tokens/max_completion_tokens, stop. n must be 1; tools and ' +
-      'functions are refused; other parameters are dropped. Anthropic models ignore temperature and top_p. With ' +
+      'stream_options.include_usage, temperature, top_p, max_tokens/max_completion_tokens, stop, tools, tool_choice, ' +
+      'parallel_tool_calls, functions/function_call (legacy), response_format, tool and image (data: URL) messages. n must ' +
+      'be 1; a model that cannot honour tools, response_format or images refuses them with a 400 naming the parameter; ' +
+      'other parameters are dropped. Anthropic models ignore temperature and top_p. With ' +
       'PERSIST_TRANSCRIPTS, conversation_id (or X-Conversation-Id) stores the exchange in that conversation.',
   })
   @ApiBody({ type: ChatCompletionRequestDto })

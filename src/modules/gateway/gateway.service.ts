@@ -17,7 +17,7 @@ import { TokenCounter } from '../models/token-counter';
 import { FinishReason } from '../models/model-provider';
 import { CompletionsService, PreparedCall } from './completions.service';
 import { ChatCompletionRequestDto, ConversationDto, GatewayModelListDto } from './gateway.dto';
-import { chunkOf, completionId, completionOf, toChatMessages, toCallParameters, usageOf } from './openai-wire';
+import { chunkOf, completionId, completionOf, streamFinishReasonOf, toCallParameters, toChatMessages, toolCallDeltas, usageOf, usesLegacyFunctions } from './openai-wire';
 
 const unixSeconds = (date: Date | number = Date.now()) => Math.floor(Number(date) / 1000);
 
@@ -74,7 +74,7 @@ export class GatewayService {
     try {
       const result = await this.completions.complete(call, signal);
       await this.storeAnswer(transcript, call, { status: 'complete', ...result });
-      return completionOf(this.head(dto), result.text, result.finishReason, usageOf(result.promptTokens, result.completionTokens));
+      return completionOf(this.head(dto), result, usageOf(result.promptTokens, result.completionTokens, result), usesLegacyFunctions(dto));
     } catch (error) {
       await this.storeAnswer(transcript, call, this.failedAnswer(error, signal, ''));
       throw error;
@@ -93,6 +93,9 @@ export class GatewayService {
     const usageField = dto.stream_options?.include_usage ? null : undefined;
     const chunks = this.completions.stream(call, signal)[Symbol.asyncIterator]();
     let text = '';
+    /** Tool calls begun, by index: each one's id. */
+    const toolCalls = new Map<number, string>();
+    const legacy = usesLegacyFunctions(dto);
     let sse: SseWriter | undefined;
     try {
       for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
@@ -106,11 +109,17 @@ export class GatewayService {
           sse.data(chunkOf(head, { content: chunk.text }, null, usageField));
           continue;
         }
-        if (chunk.type !== 'done') continue;
-        const { inputTokens, outputTokens } = chunk.usage;
+        if (chunk.type === 'tool_call') {
+          for (const delta of toolCallDeltas(chunk, toolCalls, legacy)) sse.data(chunkOf(head, delta, null, usageField));
+          continue;
+        }
+        const { inputTokens, outputTokens, cachedInputTokens, reasoningTokens } = chunk.usage;
+        // An answer that only called tools is stored with its text, empty.
         await this.storeAnswer(transcript, call, { status: 'complete', text, finishReason: chunk.finishReason, promptTokens: inputTokens, completionTokens: outputTokens });
-        sse.data(chunkOf(head, {}, chunk.finishReason, usageField));
-        if (usageField === null) sse.data(chunkOf(head, null, null, usageOf(inputTokens, outputTokens)));
+        sse.data(chunkOf(head, {}, streamFinishReasonOf(chunk.finishReason, legacy), usageField));
+        if (usageField === null) {
+          sse.data(chunkOf(head, null, null, usageOf(inputTokens, outputTokens, { cachedPromptTokens: cachedInputTokens, reasoningTokens })));
+        }
         sse.data('[DONE]');
       }
     } catch (error) {

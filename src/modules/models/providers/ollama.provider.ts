@@ -1,16 +1,59 @@
+import { randomUUID } from 'node:crypto';
 import { Ollama } from 'ollama';
+import type { Message as OllamaMessage, Tool as OllamaTool } from 'ollama';
+import { AppException } from '../../../common/errors/app.exception';
 import { KeyVerification } from '../../profile/key-verifier';
 import {
+  ChatMessage,
   CompletionRequest,
   DiscoveredModel,
   FinishReason,
   LoadProgress,
   LocalModelProvider,
   LocalModelStatus,
+  ResponseFormat,
   StreamChunk,
+  ToolDefinition,
 } from '../model-provider';
 
 const FINISH: Record<string, FinishReason> = { stop: 'stop', length: 'length' };
+
+/** Our messages in Ollama's format: images as base64 strings, tool calls with their arguments as objects. */
+export function toOllamaMessage(m: ChatMessage): OllamaMessage {
+  const message: OllamaMessage = { role: m.role, content: m.content };
+  if (m.images?.length) message.images = m.images.map((image) => image.data);
+  if (m.toolCalls?.length) message.tool_calls = m.toolCalls.map((c) => ({ function: { name: c.name, arguments: parseArguments(c.arguments) } }));
+  if (m.role === 'tool' && m.toolName) message.tool_name = m.toolName;
+  return message;
+}
+
+/** Arguments JSON text as the object Ollama wants; text that is not a JSON object stays whole under `input`. */
+function parseArguments(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text || '{}');
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // not JSON: keep it as it came
+  }
+  return { input: text };
+}
+
+export function toOllamaTool(tool: ToolDefinition): OllamaTool {
+  return {
+    type: 'function',
+    function: {
+      name: tool.name,
+      ...(tool.description !== undefined ? { description: tool.description } : {}),
+      ...(tool.parameters !== undefined ? { parameters: tool.parameters as OllamaTool['function']['parameters'] } : {}),
+    },
+  };
+}
+
+/** `format`: 'json' for any JSON, the schema itself for json_schema. */
+function formatOf(format: ResponseFormat | undefined): string | object | undefined {
+  if (!format || format.type === 'text') return undefined;
+  return format.type === 'json_object' ? 'json' : format.schema;
+}
 
 function formatBytes(bytes: number): string {
   return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)}GB` : `${Math.round(bytes / 1e6)}MB`;
@@ -20,7 +63,7 @@ function formatBytes(bytes: number): string {
 export class OllamaProvider extends LocalModelProvider {
   readonly kind = 'ollama' as const;
   readonly name = 'ollama';
-  readonly features = { tools: false, responseFormat: false, images: false };
+  readonly features = { tools: true, responseFormat: true, images: true };
 
   constructor(private readonly host: string) {
     super();
@@ -44,20 +87,56 @@ export class OllamaProvider extends LocalModelProvider {
     return { verified: false, reason: 'Ollama does not use API keys' };
   }
 
+  /**
+   * Ollama decides by itself whether to call a tool: `tool_choice` `auto` is what it does,
+   * `none` is honoured by not offering the tools, and `required` or a named tool cannot be
+   * honoured, so they are refused with a 400 rather than silently ignored.
+   */
+  private toolsOf(request: CompletionRequest): OllamaTool[] | undefined {
+    const choice = request.toolChoice;
+    if (!request.tools?.length || choice === 'none') return undefined;
+    if (choice !== undefined && choice !== 'auto') {
+      const reason = 'Ollama models cannot be made to call a tool: tool_choice must be auto or none';
+      throw AppException.validation(reason, { fields: { tool_choice: [reason] } });
+    }
+    return request.tools.map(toOllamaTool);
+  }
+
   async *stream(request: CompletionRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
+    const tools = this.toolsOf(request);
     const client = this.client(signal);
     const stream = await client.chat({
       model: request.model,
-      messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+      messages: request.messages.map(toOllamaMessage),
       stream: true,
+      ...(tools ? { tools } : {}),
+      ...(request.responseFormat && request.responseFormat.type !== 'text' ? { format: formatOf(request.responseFormat) } : {}),
       options: { temperature: request.temperature, num_predict: request.maxTokens, top_p: request.topP, stop: request.stop },
     });
+    // Ollama sends each call whole, arguments as an object, and usually without an id:
+    // call_<n> after an answer-wide random part, so ids stay unique over a conversation.
+    const idPrefix = `call_${randomUUID().replaceAll('-', '').slice(0, 12)}_`;
+    let calls = 0;
     for await (const part of stream) {
       if (part.message?.content) yield { type: 'text', text: part.message.content };
+      for (const call of part.message?.tool_calls ?? []) {
+        // parallel_tool_calls false: one call per answer.
+        if (request.parallelToolCalls === false && calls > 0) break;
+        const id = (call as { id?: unknown }).id;
+        yield {
+          type: 'tool_call',
+          index: calls,
+          id: typeof id === 'string' && id ? id : `${idPrefix}${calls}`,
+          name: call.function.name,
+          arguments: JSON.stringify(call.function.arguments ?? {}),
+        };
+        calls++;
+      }
       if (part.done) {
         yield {
           type: 'done',
-          finishReason: FINISH[part.done_reason] ?? 'other',
+          // Ollama ends an answer that called tools with done_reason "stop".
+          finishReason: calls ? 'tool_calls' : (FINISH[part.done_reason] ?? 'other'),
           usage: { inputTokens: part.prompt_eval_count ?? 0, outputTokens: part.eval_count ?? 0 },
         };
         return;
