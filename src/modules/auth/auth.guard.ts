@@ -7,6 +7,8 @@ import type { AuthenticatedRequest, AuthUser } from '../../common/decorators/cur
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { accessDenial, routePolicy } from './access-policy';
+import { credentialOf } from './auth.cookies';
+import { API_TOKEN_PREFIX } from './token.service';
 import { JWT_STRATEGY, JwtStrategy } from './strategies/jwt.strategy';
 import { PERSONAL_TOKEN_STRATEGY, PersonalTokenStrategy } from './strategies/personal-token.strategy';
 
@@ -52,16 +54,17 @@ export class AuthGuard extends PassportAuthGuard([JWT_STRATEGY, PERSONAL_TOKEN_S
   }
 
   /**
-   * Runs the strategies in order, the first success wins. They are this application's
-   * instances rather than passport's global registry by name (the base class's way): with
+   * Runs the one strategy the credential's shape calls for (a `pk_` token, else a session
+   * JWT): the other could only fail, at a cost on every request. It is this application's
+   * instance rather than passport's global registry by name (the base class's way): with
    * several applications in one process (tests) the last one built would otherwise serve
    * them all. Object.create gives each request its own success/fail callbacks, as passport
    * does for strategies it looks up by name.
    */
   private identify(context: ExecutionContext, req: Request, res: Response): Promise<AuthUser | false> {
-    const strategies = [Object.create(this.jwt) as JwtStrategy, Object.create(this.personalToken) as PersonalTokenStrategy];
+    const strategy = credentialOf(req)?.startsWith(API_TOKEN_PREFIX) ? (Object.create(this.personalToken) as PersonalTokenStrategy) : (Object.create(this.jwt) as JwtStrategy);
     return new Promise((resolve, reject) => {
-      const middleware = passport.authenticate(strategies as unknown as string[], { session: false }, (err: unknown, user: unknown, info: unknown, status: unknown) => {
+      const middleware = passport.authenticate([strategy] as unknown as string[], { session: false }, (err: unknown, user: unknown, info: unknown, status: unknown) => {
         try {
           resolve(this.handleRequest<AuthUser | false>(err, user, info, context, status));
         } catch (error) {
