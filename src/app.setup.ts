@@ -21,6 +21,13 @@ import { REFRESH_COOKIE } from './modules/auth/auth.cookies';
 
 /** Request bodies above this are refused with 413 (chat messages are far smaller). */
 const BODY_LIMIT = '1mb';
+/**
+ * The body limit of a thread message send, whose images may come as base64 data: URLs
+ * (4/3 of their size; one of IMAGE_FETCH_MAX_BYTES' default 10 MiB is 13.4 MiB).
+ */
+const MESSAGE_BODY_LIMIT = '20mb';
+/** POST /api/threads/:threadId/models/:modelId/messages: the one route given MESSAGE_BODY_LIMIT. */
+const MESSAGE_SEND_PATH = /^\/api\/threads\/[^/]+\/models\/[^/]+\/messages\/?$/i;
 
 /**
  * Refuses, before parsing, a JSON body nested deeper than any request needs: recursive
@@ -167,7 +174,9 @@ export async function configureApp(app: NestExpressApplication): Promise<NestExp
   if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins, credentials: true });
   // Before the body is parsed or anyone is authenticated; CORS answers preflights first.
   app.use(csrfProtection({ trustedOrigins: config.corsOrigins }));
-  app.use(json({ limit: BODY_LIMIT, verify: refuseDeepJson }));
+  const parseJson = json({ limit: BODY_LIMIT, verify: refuseDeepJson });
+  const parseMessageJson = json({ limit: MESSAGE_BODY_LIMIT, verify: refuseDeepJson });
+  app.use((req: Request, res: Response, next: NextFunction) => (req.method === 'POST' && MESSAGE_SEND_PATH.test(req.path) ? parseMessageJson : parseJson)(req, res, next));
   app.use(cookieParser());
   app.use(noStoreForCredentials);
 

@@ -281,7 +281,7 @@ describe('Gateway tools and structured output (e2e)', () => {
         [{ messages: user, response_format: { type: 'yaml' } }, 'response_format.type'],
         [{ messages: [...user, { role: 'tool', content: '18°C' }] }, 'messages.1.tool_call_id'],
         [{ messages: [...user, { role: 'assistant', content: null }] }, 'messages.1.content'],
-        [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }] }, 'messages.0.content'],
+        [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://example.com/cat.png' } }] }] }, 'messages.0.content'],
         [{ messages: [{ role: 'system', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }] }, 'messages.0.content'],
       ];
       for (const [body, param] of cases) {
@@ -311,6 +311,18 @@ describe('Gateway tools and structured output (e2e)', () => {
       );
       expect(error).toBeInstanceOf(OpenAI.BadRequestError);
       expect(error.param).toBe('messages');
+    });
+
+    it('fetches image URLs from public addresses only: one pointing at this machine is refused with param messages, unfetched', async () => {
+      for (const url of [`${openai.url}/cat.png`, 'http://169.254.169.254/latest/meta-data/', 'data:image/png;base64,PGh0bWw+PC9odG1sPg==']) {
+        const error = await rejection(client.chat.completions.create({ model: 'gpt-5.5', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] }));
+        expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+        expect(error.param).toBe('messages');
+      }
+      expect((await rejection(client.chat.completions.create({ model: 'gpt-5.5', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `${openai.url}/cat.png` } }] }] }))).message).toMatch(
+        /does not point to a public address/,
+      );
+      expect(openai.requests).toHaveLength(0);
     });
 
     it("passes OpenAI's cached and reasoning token counts through, streaming or not", async () => {

@@ -305,7 +305,7 @@ describe('Gateway /v1 (e2e)', () => {
         [{ model: 'gpt-5.4-mini', messages: [] }, 'messages'],
         [{ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }], temperature: 3 }, 'temperature'],
         [{ model: 'gpt-5.4-mini', messages: [{ role: 'robot', content: 'x' }] }, 'messages.0.role'],
-        [{ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'http://x' } }] }] }, 'messages.0.content'],
+        [{ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x' } }] }] }, 'messages.0.content'],
         [{ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }], n: 2 }, 'n'],
         [{ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'not a name' } }] }, 'tools.0.function.name'],
         [{ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }], stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
@@ -393,8 +393,8 @@ describe('Gateway /v1 (e2e)', () => {
       });
       const usage = await usageOf(t, me);
       expect(usage.byModel).toEqual([
-        { source: 'gateway', modelId: 'claude-sonnet', requests: 1, promptTokens: 12, completionTokens: 4, cost: (12 * 0.003 + 4 * 0.015) / 1000 },
-        { source: 'gateway', modelId: 'gpt-5.4-mini', requests: 1, promptTokens: 12, completionTokens: 4, cost: (12 * 0.00025 + 4 * 0.002) / 1000 },
+        { source: 'gateway', modelId: 'claude-sonnet', requests: 1, promptTokens: 12, completionTokens: 4, cachedPromptTokens: 0, reasoningTokens: 0, cost: (12 * 0.003 + 4 * 0.015) / 1000 },
+        { source: 'gateway', modelId: 'gpt-5.4-mini', requests: 1, promptTokens: 12, completionTokens: 4, cachedPromptTokens: 0, reasoningTokens: 0, cost: (12 * 0.00025 + 4 * 0.002) / 1000 },
       ]);
       expect(usage.totals).toMatchObject({ requests: 2, promptTokens: 24, completionTokens: 8 });
       // Admins see any user's usage; users only their own.
@@ -413,6 +413,29 @@ describe('Gateway /v1 (e2e)', () => {
         }),
       );
       expect(JSON.stringify(t.logs)).not.toContain('private words 4711');
+    });
+  });
+
+  describe('usage details', () => {
+    it('records the cached prompt and reasoning tokens the provider reports, streamed or not', async () => {
+      const me = await registerUser(t);
+      const mine = clientFor(t, (await newToken(t, me)).token);
+      openai.script({ usage: { input: 20, output: 6 }, usageDetails: { cached: 16, reasoning: 2 } });
+      await mine.chat.completions.create({ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'cache me' }] });
+      const stream = await mine.chat.completions.create({ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'cache me again' }], stream: true });
+      for await (const _ of stream) void _;
+      openai.script({ usageDetails: undefined });
+      await mine.chat.completions.create({ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'no details' }] });
+      await t.app.get(UsageService).flush();
+      const rows = await prisma.usageRecord.findMany({ where: { userId: me.user.id }, orderBy: { createdAt: 'asc' } });
+      expect(rows.map((r) => [r.promptTokens, r.completionTokens, r.cachedPromptTokens, r.reasoningTokens])).toEqual([
+        [20, 6, 16, 2],
+        [20, 6, 16, 2],
+        [20, 6, null, null],
+      ]);
+      const usage = await usageOf(t, me);
+      expect(usage.byModel).toEqual([expect.objectContaining({ modelId: 'gpt-5.4-mini', requests: 3, cachedPromptTokens: 32, reasoningTokens: 4 })]);
+      expect(usage.totals).toMatchObject({ requests: 3, promptTokens: 60, cachedPromptTokens: 32, reasoningTokens: 4 });
     });
   });
 

@@ -499,7 +499,7 @@ export interface paths {
         put?: never;
         /**
          * OpenAI-compatible chat completion for any catalog model (streaming with stream: true)
-         * @description Point an OpenAI SDK at `<server>/v1` with a personal API token as the key. Mapped: model, messages, stream, stream_options.include_usage, temperature, top_p, max_tokens/max_completion_tokens, stop. n must be 1; tools and functions are refused; other parameters are dropped. Anthropic models ignore temperature and top_p. With PERSIST_TRANSCRIPTS, conversation_id (or X-Conversation-Id) stores the exchange in that conversation.
+         * @description Point an OpenAI SDK at `<server>/v1` with a personal API token as the key. Mapped: model, messages, stream, stream_options.include_usage, temperature, top_p, max_tokens/max_completion_tokens, stop, tools, tool_choice, parallel_tool_calls, functions/function_call (legacy), response_format, tool and image (data: URL) messages. n must be 1; a model that cannot honour tools, response_format or images refuses them with a 400 naming the parameter; other parameters are dropped. Anthropic models ignore temperature and top_p. With PERSIST_TRANSCRIPTS, conversation_id (or X-Conversation-Id) stores the exchange in that conversation.
          */
         post: operations["createChatCompletion"];
         delete?: never;
@@ -568,6 +568,43 @@ export interface paths {
         };
         /** A conversation's metadata (PERSIST_TRANSCRIPTS; 501 when off) */
         get: operations["getConversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * OpenAI's Responses API for any catalog model (streaming with stream: true)
+         * @description Point an OpenAI SDK (client.responses.create), the Vercel AI SDK or LangChain at `<server>/v1` with a personal API token as the key. Mapped: model, input (messages with text and data: URL images, function_call, function_call_output, item_reference), instructions, tools (function tools only), tool_choice, parallel_tool_calls, text.format, temperature, top_p, max_output_tokens, previous_response_id, store, stream, metadata; other parameters are dropped. A model whose provider cannot honour tools or a JSON format is refused with 400 naming the parameter.
+         */
+        post: operations["createResponse"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A response stored for you (store: true, the default) */
+        get: operations["retrieveResponse"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1251,12 +1288,23 @@ export interface components {
             /** @example claude-opus */
             modelUsed: string;
         };
+        MessageImageDto: {
+            /** @enum {string} */
+            mediaType: "image/png" | "image/jpeg" | "image/gif" | "image/webp";
+            /**
+             * @description The image as a base64 data: URL (http(s) images are stored as fetched)
+             * @example data:image/png;base64,iVBORw0KGgo…
+             */
+            url: string;
+        };
         SentUserMessageDto: {
             /** Format: uuid */
             id: string;
             content: string;
             /** Format: date-time */
             createdAt: string;
+            /** @description The images sent with it; absent when none */
+            images?: components["schemas"]["MessageImageDto"][];
         };
         SentAssistantMessageDto: {
             /** Format: uuid */
@@ -1321,6 +1369,9 @@ export interface components {
             /** @enum {string} */
             role: "user" | "assistant";
             content: string;
+            /** @description The images sent with a user message; absent when it had none (and on assistant messages) */
+            images?: components["schemas"]["MessageImageDto"][];
+            /** @description A user message counts its images too (about 800 tokens each) */
             tokens: number | null;
             temperature?: number | null;
             /** Format: date-time */
@@ -1336,6 +1387,13 @@ export interface components {
         MessageListDto: {
             messages: components["schemas"]["ChatMessageDto"][];
         };
+        ImageAttachmentDto: {
+            /**
+             * @description A base64 `data:image/…;base64,…` URL, or an http(s) URL the server fetches (public addresses only). PNG, JPEG, GIF or WebP; the bytes must be the format declared; at most IMAGE_FETCH_MAX_BYTES (default 10 MiB) each
+             * @example data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==
+             */
+            url: string;
+        };
         SendMessageDto: {
             /** @example Explain the benefits of event-driven architecture */
             content: string;
@@ -1344,6 +1402,8 @@ export interface components {
              * @example 0.8
              */
             temperature?: number;
+            /** @description Images sent with the text, for models with the `vision` capability (others answer 400 naming `images`). They are stored with the message and sent again with it while it stays in the context; each counts as about 800 tokens of context. The whole JSON body may be at most 20 MB. */
+            images?: components["schemas"]["ImageAttachmentDto"][];
             /** @description Default: false (one JSON answer) */
             stream?: boolean;
         };
@@ -1356,6 +1416,10 @@ export interface components {
             requests: number;
             promptTokens: number;
             completionTokens: number;
+            /** @description Of promptTokens, those the provider served from its prompt cache (counted only where the provider reports it) */
+            cachedPromptTokens: number;
+            /** @description Of completionTokens, those the model spent reasoning (counted only where the provider reports it) */
+            reasoningTokens: number;
             /** @example 0.0123 */
             cost: number;
         };
@@ -1363,6 +1427,10 @@ export interface components {
             requests: number;
             promptTokens: number;
             completionTokens: number;
+            /** @description Of promptTokens, those the provider served from its prompt cache (counted only where the provider reports it) */
+            cachedPromptTokens: number;
+            /** @description Of completionTokens, those the model spent reasoning (counted only where the provider reports it) */
+            reasoningTokens: number;
             /**
              * @description chat: thread messages; gateway: /v1; llm: /api/llm/*
              * @enum {string}
@@ -1398,27 +1466,85 @@ export interface components {
             type: "text";
             text: string;
         };
+        ImageUrlDto: {
+            /** @description A base64 data: URL (`data:image/png;base64,…`) or a public http(s) URL, which Parley fetches (PNG, JPEG, GIF or WebP, IMAGE_FETCH_MAX_BYTES at most) */
+            url: string;
+            /**
+             * @description Accepted and ignored.
+             * @enum {string}
+             */
+            detail?: "auto" | "low" | "high";
+        };
+        ImagePartDto: {
+            /** @enum {string} */
+            type: "image_url";
+            image_url: components["schemas"]["ImageUrlDto"];
+        };
+        NamedToolChoiceFunctionDto: {
+            name: string;
+        };
+        NamedToolChoiceDto: {
+            /** @enum {string} */
+            type: "function";
+            function: components["schemas"]["NamedToolChoiceFunctionDto"];
+        };
+        FunctionCallDto: {
+            /** @example get_weather */
+            name: string;
+            /**
+             * @description The arguments as JSON text, as the model wrote them
+             * @example {"city":"Paris"}
+             */
+            arguments: string;
+        };
+        MessageToolCallDto: {
+            /** @example call_abc123 */
+            id: string;
+            /** @enum {string} */
+            type: "function";
+            function: components["schemas"]["FunctionCallDto"];
+        };
         AssistantMessageDto: {
             /** @enum {string} */
             role: "assistant";
+            /** @description null when the answer is only tool calls */
             content: string | null;
             refusal: string | null;
+            /** @description The calls the model made (finish_reason tool_calls) */
+            tool_calls?: components["schemas"]["MessageToolCallDto"][];
+            /**
+             * @deprecated
+             * @description Instead of tool_calls when the request used the legacy functions
+             */
+            function_call?: components["schemas"]["FunctionCallDto"];
         };
         ChoiceDto: {
             index: number;
             message: components["schemas"]["AssistantMessageDto"];
             /** @enum {string} */
-            finish_reason: "stop" | "length" | "content_filter";
+            finish_reason: "stop" | "length" | "content_filter" | "tool_calls" | "function_call";
             /**
              * @description Always null
              * @enum {object|null}
              */
             logprobs: never | null;
         };
+        PromptTokensDetailsDto: {
+            /** @description Prompt tokens served from the provider's prompt cache */
+            cached_tokens?: number;
+        };
+        CompletionTokensDetailsDto: {
+            /** @description Completion tokens spent on reasoning */
+            reasoning_tokens?: number;
+        };
         CompletionUsageDto: {
             prompt_tokens: number;
             completion_tokens: number;
             total_tokens: number;
+            /** @description When the provider reported cached prompt tokens */
+            prompt_tokens_details?: components["schemas"]["PromptTokensDetailsDto"];
+            /** @description When the provider reported reasoning tokens */
+            completion_tokens_details?: components["schemas"]["CompletionTokensDetailsDto"];
         };
         ChatCompletionDto: {
             /** @example chatcmpl-3f1c… */
@@ -1431,6 +1557,24 @@ export interface components {
             choices: components["schemas"]["ChoiceDto"][];
             usage: components["schemas"]["CompletionUsageDto"];
         };
+        ChunkFunctionDto: {
+            /** @description On a call's first delta */
+            name?: string;
+            /** @description The next piece of the arguments JSON (empty on the first delta) */
+            arguments?: string;
+        };
+        ChunkToolCallDto: {
+            /** @description The call's position in the answer */
+            index: number;
+            /** @description On a call's first delta */
+            id?: string;
+            /**
+             * @description On a call's first delta
+             * @enum {string}
+             */
+            type?: "function";
+            function?: components["schemas"]["ChunkFunctionDto"];
+        };
         ChunkDeltaDto: {
             /**
              * @description On the first chunk only
@@ -1438,12 +1582,19 @@ export interface components {
              */
             role?: "assistant";
             content?: string;
+            /** @description Tool calls as OpenAI streams them: id, type and name first, then arguments in pieces */
+            tool_calls?: components["schemas"]["ChunkToolCallDto"][];
+            /**
+             * @deprecated
+             * @description Instead of tool_calls when the request used the legacy functions
+             */
+            function_call?: components["schemas"]["ChunkFunctionDto"];
         };
         ChunkChoiceDto: {
             index: number;
             delta: components["schemas"]["ChunkDeltaDto"];
             /** @enum {string|null} */
-            finish_reason: "stop" | "length" | "content_filter" | null;
+            finish_reason: "stop" | "length" | "content_filter" | "tool_calls" | "function_call" | null;
             /**
              * @description Always null
              * @enum {object|null}
@@ -1465,17 +1616,58 @@ export interface components {
         };
         GatewayMessageDto: {
             /**
-             * @description `developer` is treated as `system`; `tool` messages are not supported
+             * @description `developer` is treated as `system`; `tool` answers a tool call (tool_call_id); `function` is the legacy form of `tool` (name)
              * @enum {string}
              */
-            role: "system" | "developer" | "user" | "assistant";
-            content: string | components["schemas"]["TextPartDto"][];
-            /** @description Accepted and ignored. */
+            role: "system" | "developer" | "user" | "assistant" | "tool" | "function";
+            /** @description Text, or text and (user messages) image parts (data: or http(s) URLs); null only in an assistant message with tool_calls */
+            content?: string | (components["schemas"]["TextPartDto"] | components["schemas"]["ImagePartDto"])[] | (never | null);
+            /** @description For `function` messages, the function that answered; otherwise accepted and ignored */
             name?: string | null;
+            /** @description The calls an assistant message made */
+            tool_calls?: components["schemas"]["MessageToolCallDto"][] | null;
+            /** @description For `tool` messages (required): the call this result answers */
+            tool_call_id?: string | null;
+            /**
+             * @deprecated
+             * @description Legacy form of tool_calls (one call)
+             */
+            function_call?: components["schemas"]["FunctionCallDto"] | (never | null);
         };
         StreamOptionsDto: {
             /** @description Send a last chunk with `usage` (and `usage: null` on the others) */
             include_usage?: boolean | null;
+        };
+        FunctionDefinitionDto: {
+            /** @example get_weather */
+            name: string;
+            description?: string | null;
+            /** @description The arguments' JSON Schema */
+            parameters?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description Strict schema adherence (OpenAI models; other providers ignore it) */
+            strict?: boolean | null;
+        };
+        ToolDto: {
+            /** @enum {string} */
+            type: "function";
+            function: components["schemas"]["FunctionDefinitionDto"];
+        };
+        JsonSchemaFormatDto: {
+            name: string;
+            description?: string | null;
+            /** @description The JSON Schema the answer follows; absent: any JSON object */
+            schema?: {
+                [key: string]: unknown;
+            } | null;
+            strict?: boolean | null;
+        };
+        ResponseFormatDto: {
+            /** @enum {string} */
+            type: "text" | "json_object" | "json_schema";
+            /** @description Required with type json_schema */
+            json_schema?: components["schemas"]["JsonSchemaFormatDto"];
         };
         ChatCompletionRequestDto: {
             /**
@@ -1498,10 +1690,24 @@ export interface components {
             stop?: string | string[] | (never | null);
             /** @description Only one choice per request is supported */
             n?: number | null;
-            /** @description Tools are not supported: must be absent or empty */
-            tools?: Record<string, never>[] | null;
-            /** @deprecated */
-            functions?: Record<string, never>[] | null;
+            /** @description Functions the model may call */
+            tools?: components["schemas"]["ToolDto"][] | null;
+            /** @description A named tool must be one of `tools` */
+            tool_choice?: ("none" | "auto" | "required") | components["schemas"]["NamedToolChoiceDto"] | (never | null);
+            /** @description false: at most one tool call per answer */
+            parallel_tool_calls?: boolean | null;
+            /**
+             * @deprecated
+             * @description Legacy form of tools
+             */
+            functions?: components["schemas"]["FunctionDefinitionDto"][] | null;
+            /**
+             * @deprecated
+             * @description Legacy form of tool_choice
+             */
+            function_call?: ("none" | "auto") | components["schemas"]["NamedToolChoiceFunctionDto"] | (never | null);
+            /** @description text, json_object (any JSON object) or json_schema (this schema) */
+            response_format?: components["schemas"]["ResponseFormatDto"] | (never | null);
             /**
              * Format: uuid
              * @description Parley: store this exchange in a conversation (PERSIST_TRANSCRIPTS); the X-Conversation-Id header does the same
@@ -1540,6 +1746,308 @@ export interface components {
             /** @description Unix seconds */
             updated_at: number;
             message_count: number;
+        };
+        ResponseInputTextPartDto: {
+            /**
+             * @description `output_text` in assistant messages
+             * @enum {string}
+             */
+            type: "input_text" | "output_text";
+            text: string;
+        };
+        ResponseInputImagePartDto: {
+            /** @enum {string} */
+            type: "input_image";
+            /** @description A base64 data: URL (`data:image/png;base64,…`); file ids and web URLs are refused */
+            image_url: string;
+            /**
+             * @description Accepted and ignored.
+             * @enum {string}
+             */
+            detail?: "auto" | "low" | "high";
+        };
+        ResponseInputMessageDto: {
+            /** @enum {string} */
+            type?: "message";
+            /**
+             * @description `developer` is treated as `system`
+             * @enum {string}
+             */
+            role: "user" | "system" | "developer" | "assistant";
+            /** @description Text, or content parts (images in user messages only) */
+            content: string | (components["schemas"]["ResponseInputTextPartDto"] | components["schemas"]["ResponseInputImagePartDto"])[];
+        };
+        ResponseFunctionCallInputDto: {
+            /** @enum {string} */
+            type: "function_call";
+            /** @example call_abc123 */
+            call_id: string;
+            /** @example get_weather */
+            name: string;
+            /**
+             * @description JSON text
+             * @example {"city":"Paris"}
+             */
+            arguments: string;
+        };
+        ResponseFunctionCallOutputInputDto: {
+            /** @enum {string} */
+            type: "function_call_output";
+            /**
+             * @description The call this output answers (in this input or the previous response)
+             * @example call_abc123
+             */
+            call_id: string;
+            output: string | components["schemas"]["ResponseInputTextPartDto"][];
+        };
+        ResponseItemReferenceDto: {
+            /** @enum {string} */
+            type?: "item_reference";
+            /**
+             * @description The id of an output item of a response stored for you
+             * @example msg_3f1c…_0
+             */
+            id: string;
+        };
+        ResponseOutputTextDto: {
+            /** @enum {string} */
+            type: "output_text";
+            text: string;
+            /** @description Always empty */
+            annotations: {
+                [key: string]: unknown;
+            }[];
+        };
+        ResponseOutputMessageDto: {
+            /** @enum {string} */
+            type: "message";
+            /** @example msg_3f1c…_0 */
+            id: string;
+            /** @enum {string} */
+            role: "assistant";
+            /** @enum {string} */
+            status: "in_progress" | "completed" | "incomplete";
+            content: components["schemas"]["ResponseOutputTextDto"][];
+        };
+        ResponseFunctionCallDto: {
+            /** @enum {string} */
+            type: "function_call";
+            /** @example fc_3f1c…_1 */
+            id: string;
+            /**
+             * @description Answer it with a function_call_output of this call_id
+             * @example call_abc123
+             */
+            call_id: string;
+            /** @example get_weather */
+            name: string;
+            /**
+             * @description JSON text, as the model wrote it
+             * @example {"city":"Paris"}
+             */
+            arguments: string;
+            /** @enum {string} */
+            status: "in_progress" | "completed" | "incomplete";
+        };
+        ResponseToolChoiceFunctionDto: {
+            /** @enum {string} */
+            type: "function";
+            name: string;
+        };
+        ResponseErrorInfoDto: {
+            /**
+             * @description rate_limit_exceeded or server_error
+             * @example server_error
+             */
+            code: string;
+            message: string;
+        };
+        ResponseIncompleteDetailsDto: {
+            /** @enum {string} */
+            reason: "max_output_tokens" | "content_filter";
+        };
+        ResponseTextFormatDto: {
+            /** @enum {string} */
+            type: "text" | "json_object" | "json_schema";
+            /** @description json_schema: the schema name */
+            name?: string;
+            /** @description json_schema: the JSON Schema the answer follows */
+            schema?: {
+                [key: string]: unknown;
+            };
+            description?: string;
+            strict?: boolean | null;
+        };
+        ResponseTextConfigDto: {
+            format?: components["schemas"]["ResponseTextFormatDto"];
+        };
+        ResponseFunctionToolDto: {
+            /**
+             * @description Only function tools are supported
+             * @enum {string}
+             */
+            type: "function";
+            /** @example get_weather */
+            name: string;
+            description?: string | null;
+            /** @description JSON Schema of the arguments */
+            parameters?: {
+                [key: string]: unknown;
+            } | null;
+            strict?: boolean | null;
+        };
+        ResponseInputTokensDetailsDto: {
+            cached_tokens: number;
+            /** @description Always 0 */
+            cache_write_tokens: number;
+        };
+        ResponseOutputTokensDetailsDto: {
+            reasoning_tokens: number;
+        };
+        ResponseUsageDto: {
+            input_tokens: number;
+            input_tokens_details: components["schemas"]["ResponseInputTokensDetailsDto"];
+            output_tokens: number;
+            output_tokens_details: components["schemas"]["ResponseOutputTokensDetailsDto"];
+            total_tokens: number;
+        };
+        ResponseObjectDto: {
+            /** @example resp_3f1c… */
+            id: string;
+            /** @enum {string} */
+            object: "response";
+            /** @description Unix seconds */
+            created_at: number;
+            /** @enum {string} */
+            status: "in_progress" | "completed" | "incomplete" | "failed";
+            /** @description Unix seconds */
+            completed_at: number | null;
+            error: components["schemas"]["ResponseErrorInfoDto"] | (never | null);
+            incomplete_details: components["schemas"]["ResponseIncompleteDetailsDto"] | (never | null);
+            instructions: string | null;
+            max_output_tokens: number | null;
+            model: string;
+            output: (components["schemas"]["ResponseOutputMessageDto"] | components["schemas"]["ResponseFunctionCallDto"])[];
+            /** @description The text of every output message, joined */
+            output_text: string;
+            parallel_tool_calls: boolean;
+            previous_response_id: string | null;
+            temperature: number | null;
+            text: components["schemas"]["ResponseTextConfigDto"];
+            tool_choice: ("none" | "auto" | "required") | components["schemas"]["ResponseToolChoiceFunctionDto"];
+            tools: components["schemas"]["ResponseFunctionToolDto"][];
+            top_p: number | null;
+            /** @enum {string} */
+            truncation: "disabled";
+            /** @description Absent until the answer is finished */
+            usage?: components["schemas"]["ResponseUsageDto"];
+            metadata: {
+                [key: string]: string;
+            } | null;
+            /**
+             * @description Always null
+             * @enum {object|null}
+             */
+            access_programs: never | null;
+        };
+        ResponseLifecycleEventDto: {
+            /** @enum {string} */
+            type: "response.created" | "response.in_progress" | "response.completed" | "response.incomplete" | "response.failed";
+            sequence_number: number;
+            response: components["schemas"]["ResponseObjectDto"];
+        };
+        ResponseOutputItemEventDto: {
+            /** @enum {string} */
+            type: "response.output_item.added" | "response.output_item.done";
+            sequence_number: number;
+            output_index: number;
+            item: components["schemas"]["ResponseOutputMessageDto"] | components["schemas"]["ResponseFunctionCallDto"];
+        };
+        ResponseContentPartEventDto: {
+            /** @enum {string} */
+            type: "response.content_part.added" | "response.content_part.done";
+            sequence_number: number;
+            item_id: string;
+            output_index: number;
+            content_index: number;
+            part: components["schemas"]["ResponseOutputTextDto"];
+        };
+        ResponseTextDeltaEventDto: {
+            /** @enum {string} */
+            type: "response.output_text.delta";
+            sequence_number: number;
+            item_id: string;
+            output_index: number;
+            content_index: number;
+            delta: string;
+            /** @description Always empty */
+            logprobs: {
+                [key: string]: unknown;
+            }[];
+        };
+        ResponseTextDoneEventDto: {
+            /** @enum {string} */
+            type: "response.output_text.done";
+            sequence_number: number;
+            item_id: string;
+            output_index: number;
+            content_index: number;
+            /** @description The whole text of the part */
+            text: string;
+            /** @description Always empty */
+            logprobs: {
+                [key: string]: unknown;
+            }[];
+        };
+        ResponseFunctionArgumentsDeltaEventDto: {
+            /** @enum {string} */
+            type: "response.function_call_arguments.delta";
+            sequence_number: number;
+            item_id: string;
+            output_index: number;
+            delta: string;
+        };
+        ResponseFunctionArgumentsDoneEventDto: {
+            /** @enum {string} */
+            type: "response.function_call_arguments.done";
+            sequence_number: number;
+            item_id: string;
+            output_index: number;
+            /** @description The whole arguments JSON text */
+            arguments: string;
+        };
+        CreateResponseRequestDto: {
+            /**
+             * @description A catalog model id (GET /v1/models) or the provider's own model name
+             * @example gpt-5.4-mini
+             */
+            model: string;
+            /** @description A user message as a string, or input items: messages, function calls and their outputs, item references */
+            input: string | (components["schemas"]["ResponseInputMessageDto"] | components["schemas"]["ResponseFunctionCallInputDto"] | components["schemas"]["ResponseFunctionCallOutputInputDto"] | components["schemas"]["ResponseItemReferenceDto"])[];
+            /** @description A system message placed before the input (not carried over by previous_response_id) */
+            instructions?: string | null;
+            /** @description Function tools; other tool types are refused */
+            tools?: components["schemas"]["ResponseFunctionToolDto"][] | null;
+            tool_choice?: ("none" | "auto" | "required") | components["schemas"]["ResponseToolChoiceFunctionDto"] | (never | null);
+            /** @description false: at most one function call per answer */
+            parallel_tool_calls?: boolean | null;
+            text?: components["schemas"]["ResponseTextConfigDto"] | (never | null);
+            temperature?: number | null;
+            top_p?: number | null;
+            max_output_tokens?: number | null;
+            /**
+             * @description A response stored for you: its input and output come before this input
+             * @example resp_3f1c…
+             */
+            previous_response_id?: string | null;
+            /** @description Default true: keep the response for GET /v1/responses/{id} and previous_response_id */
+            store?: boolean | null;
+            /** @description Default false (one response object); true: text/event-stream of response events */
+            stream?: boolean | null;
+            /** @description Echoed back and stored */
+            metadata?: {
+                [key: string]: string;
+            } | null;
         };
         LlmDeltaEventDto: {
             /** @description The next piece of the answer */
@@ -6174,6 +6682,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description Error */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "error": {
+                     *         "code": "INTERNAL_ERROR",
+                     *         "message": "An unexpected error occurred"
+                     *       },
+                     *       "timestamp": "2024-01-15T10:30:00.000Z",
+                     *       "requestId": "req_7d3c0f6e-5a7b-4f43-9f57-6f1d2f3b9a10"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
             /** @description Valid format but a business rule refused it */
             422: {
                 headers: {
@@ -7240,6 +7768,205 @@ export interface operations {
             };
             /** @description OpenAI's error format */
             501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+        };
+    };
+    createResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateResponseRequestDto"];
+            };
+        };
+        responses: {
+            /** @description A response object; with stream: true, text/event-stream of response events (`event: <type>`, `data: {…}`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseObjectDto"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description OpenAI's error format */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+        };
+    };
+    retrieveResponse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponseObjectDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenAIErrorDto"];
+                };
+            };
+            /** @description OpenAI's error format */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -81,6 +81,7 @@ describe('openapi.json contract', () => {
       'POST /api/llm/stream',
       'POST /api/threads/{threadId}/models/{modelId}/messages',
       'POST /v1/chat/completions',
+      'POST /v1/responses',
     ]);
     for (const { where, events } of streams) {
       expect({ where, events: Object.keys(events ?? {}).length > 0 }).toEqual({ where, events: true });

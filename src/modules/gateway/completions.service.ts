@@ -6,7 +6,8 @@ import { addToRequestLog } from '../../common/http/request-id';
 import { LifecycleService } from '../../common/lifecycle/lifecycle.service';
 import { ErrorCode } from '../../common/errors/error-codes';
 import { UsageSource } from '../../infra/database/generated/client';
-import { ChatMessage, CompletionRequest, FinishReason, ProviderFeatures, StreamChunk, ToolCall } from '../models/model-provider';
+import { assertSupported } from '../models/feature-support';
+import { ChatMessage, CompletionRequest, FinishReason, StreamChunk, TokenUsage, ToolCall } from '../models/model-provider';
 import { CatalogEntry } from '../models/models.dto';
 import { ModelLookup, ModelsService } from '../models/models.service';
 import { ProviderRegistry } from '../models/provider-registry';
@@ -15,9 +16,6 @@ import { ModerationService } from '../moderation/moderation.service';
 import { UsageService } from '../usage/usage.service';
 
 export type CallParameters = Pick<CompletionRequest, 'temperature' | 'topP' | 'maxTokens' | 'stop' | 'tools' | 'toolChoice' | 'parallelToolCalls' | 'responseFormat'>;
-
-/** The request parameter (OpenAI's name) that needs each provider feature: a 400 names it. */
-const FEATURE_PARAMETERS: Record<keyof ProviderFeatures, string> = { tools: 'tools', responseFormat: 'response_format', images: 'messages' };
 
 /** A one-shot model call (outside a thread), moderated and resolved, ready to run. */
 export interface PreparedCall {
@@ -38,6 +36,9 @@ export interface CallResult {
   reasoningTokens?: number;
   toolCalls?: ToolCall[];
 }
+
+/** A call's tokens: the provider's counts, else our tokenizer's; the details only when the provider reports them. */
+type TokenCounts = Pick<CallResult, 'promptTokens' | 'completionTokens' | 'cachedPromptTokens' | 'reasoningTokens'>;
 
 /** The final chunk, with token counts filled in by our tokenizer where the provider reported none. */
 export type FinalChunk = Extract<StreamChunk, { type: 'done' }>;
@@ -64,29 +65,13 @@ export class CompletionsService {
     this.lifecycle.assertAcceptingWork();
     this.moderation.check(messages.map((m) => m.content));
     const { entry, providerName, apiKey } = await this.models.resolve(user.id, modelId, lookup);
-    this.assertSupported(entry, providerName, messages, parameters);
-    return { user, source, entry, providerName, request: { model: entry.model, messages, ...parameters, apiKey }, started: performance.now() };
-  }
-
-  /**
-   * A request that needs what the provider cannot do is refused, never silently degraded:
-   * a 400 naming the parameter (tools, response_format, or messages for images).
-   */
-  private assertSupported(entry: CatalogEntry, providerName: string, messages: ChatMessage[], parameters: CallParameters): void {
-    const needs: Record<keyof ProviderFeatures, boolean> = {
+    // Refused with a 400 naming the parameter, never silently dropped.
+    assertSupported(entry, this.registry.get(providerName)?.features, {
       tools: !!parameters.tools?.length,
       responseFormat: !!parameters.responseFormat && parameters.responseFormat.type !== 'text',
       images: messages.some((m) => m.images?.length),
-    };
-    const features = this.registry.get(providerName)?.features;
-    for (const feature of Object.keys(needs) as Array<keyof ProviderFeatures>) {
-      const supported = features?.[feature] && (feature !== 'images' || entry.capabilities.includes('vision'));
-      if (needs[feature] && !supported) {
-        const param = FEATURE_PARAMETERS[feature];
-        const what = feature === 'images' ? 'images' : param;
-        throw AppException.validation(`${entry.id} does not support ${what}`, { fields: { [param]: [`${entry.id} does not support ${what}`] } });
-      }
-    }
+    });
+    return { user, source, entry, providerName, request: { model: entry.model, messages, ...parameters, apiKey }, started: performance.now() };
   }
 
   /** Text and tool-call chunks, then one final chunk; usage is recorded before the final chunk is handed out. */
@@ -132,14 +117,7 @@ export class CompletionsService {
     }
     const counted = await this.counted(call, result.text + (result.toolCalls?.map((c) => c.arguments).join('') ?? ''), result.usage);
     await this.record(call, { status: 'complete', ...counted });
-    return {
-      text: result.text,
-      finishReason: result.finishReason,
-      ...counted,
-      cachedPromptTokens: result.usage.cachedInputTokens,
-      reasoningTokens: result.usage.reasoningTokens,
-      toolCalls: result.toolCalls,
-    };
+    return { text: result.text, finishReason: result.finishReason, ...counted, toolCalls: result.toolCalls };
   }
 
   /** What the client is told when a call fails: the provider's translated error, else a logged 500. */
@@ -155,25 +133,29 @@ export class CompletionsService {
   }
 
   /** Provider counts when reported, our tokenizer's otherwise (some servers report none, and failed calls never do). */
-  private async counted(call: PreparedCall, text: string, usage?: { inputTokens: number; outputTokens: number }) {
+  private async counted(call: PreparedCall, text: string, usage?: TokenUsage): Promise<TokenCounts> {
     let promptTokens = usage?.inputTokens;
     if (!promptTokens) {
       promptTokens = 0;
       for (const message of call.request.messages) promptTokens += await this.tokens.countMessage(message.content);
     }
-    return { promptTokens, completionTokens: usage?.outputTokens || (await this.tokens.count(text)) };
+    return {
+      promptTokens,
+      completionTokens: usage?.outputTokens || (await this.tokens.count(text)),
+      // Only providers report these (our tokenizer cannot know them).
+      cachedPromptTokens: usage?.cachedInputTokens,
+      reasoningTokens: usage?.reasoningTokens,
+    };
   }
 
-  private record(
-    call: PreparedCall,
-    result: { status: 'complete' | 'error' | 'cancelled'; errorCode?: string; promptTokens: number; completionTokens: number; cached?: boolean },
-  ): Promise<void> {
+  private record(call: PreparedCall, result: { status: 'complete' | 'error' | 'cancelled'; errorCode?: string; cached?: boolean } & TokenCounts): Promise<void> {
     const latencyMs = Math.round(performance.now() - call.started);
     // Seed 003's call log: sizes and outcome only, never the prompt or the answer. (Token
     // counts go under `usage`: the log redaction hides any field named like "token".)
-    const { promptTokens, completionTokens, ...outcome } = result;
+    const { promptTokens, completionTokens, cachedPromptTokens, reasoningTokens, ...outcome } = result;
     const promptChars = call.request.messages.reduce((n, m) => n + m.content.length, 0);
-    const modelCall = { source: call.source, model: call.entry.id, promptChars, latencyMs, ...outcome, usage: { input: promptTokens, output: completionTokens } };
+    const usage = { input: promptTokens, output: completionTokens, cachedInput: cachedPromptTokens, reasoning: reasoningTokens };
+    const modelCall = { source: call.source, model: call.entry.id, promptChars, latencyMs, ...outcome, usage };
     // On its request's line; its own line only when it outlived the request (a client that left).
     if (!addToRequestLog({ modelCall })) this.logger.log(modelCall, 'Model call');
     return this.usage.record({ user: call.user, source: call.source, entry: call.entry, latencyMs, ...result });

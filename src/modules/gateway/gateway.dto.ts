@@ -29,9 +29,6 @@ const TOOL_NAME_MESSAGE = '$property must be 1 to 64 letters, digits, underscore
 /** OpenAI's limit on tools (and legacy functions) per request. */
 export const MAX_TOOLS = 128;
 
-/** An inline image: `data:image/png;base64,…`. */
-export const DATA_URL = /^data:(image\/[a-zA-Z0-9.+-]+);base64,([A-Za-z0-9+/]+={0,2})$/;
-
 type Part = { type?: unknown; text?: unknown; image_url?: { url?: unknown } };
 
 /** Why a content part cannot be taken, or undefined when it can. */
@@ -43,10 +40,8 @@ function partProblem(part: unknown, role: unknown): string | undefined {
     if (role !== 'user') return 'image parts are only allowed in user messages';
     const url = p.image_url?.url;
     if (typeof url !== 'string') return 'an image_url part needs image_url.url';
-    if (DATA_URL.test(url)) return undefined;
-    return /^https?:/i.test(url)
-      ? 'image URLs are not fetched: send the image inline as a data: URL (data:image/png;base64,…)'
-      : 'image_url.url must be a base64 data: URL of an image';
+    // The image itself (type, size, address) is checked when it is loaded.
+    return /^(data:|https?:\/\/)/i.test(url.trim()) ? undefined : 'image_url.url must be a data: URL or an http(s) URL of an image';
   }
   return 'content parts must be text or image_url parts (audio and files are not supported)';
 }
@@ -66,7 +61,7 @@ function contentProblem(value: unknown, message: GatewayMessageDto): string | un
   return undefined;
 }
 
-/** `content` as OpenAI takes it: a string, text parts, image parts (user, as data: URLs); null beside tool calls. */
+/** `content` as OpenAI takes it: a string, text parts, image parts (user messages); null beside tool calls. */
 function IsMessageContent(options?: ValidationOptions) {
   return ValidateBy(
     {
@@ -156,7 +151,9 @@ export class TextPartDto {
 }
 
 export class ImageUrlDto {
-  @ApiProperty({ description: 'A base64 data: URL (`data:image/png;base64,…`); http(s) URLs are refused' })
+  @ApiProperty({
+    description: 'A base64 data: URL (`data:image/png;base64,…`) or a public http(s) URL, which Parley fetches (PNG, JPEG, GIF or WebP, IMAGE_FETCH_MAX_BYTES at most)',
+  })
   url: string;
   /** Accepted and ignored. */
   @ApiPropertyOptional({ enum: ['auto', 'low', 'high'] })
@@ -206,7 +203,7 @@ const CONTENT_SCHEMA = {
     { type: 'string' },
     { type: 'array', items: { oneOf: [{ $ref: '#/components/schemas/TextPartDto' }, { $ref: '#/components/schemas/ImagePartDto' }] } },
   ],
-  description: 'Text, or text and (user messages) image parts with data: URLs; null only in an assistant message with tool_calls',
+  description: 'Text, or text and (user messages) image parts (data: or http(s) URLs); null only in an assistant message with tool_calls',
 } as unknown as ApiPropertyOptions;
 
 export class GatewayMessageDto {

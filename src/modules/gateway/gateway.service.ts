@@ -16,6 +16,7 @@ import { accessDenial } from '../auth/access-policy';
 import { TokenCounter } from '../models/token-counter';
 import { FinishReason } from '../models/model-provider';
 import { CompletionsService, PreparedCall } from './completions.service';
+import { ImageInputs } from './image-inputs';
 import { ChatCompletionRequestDto, ConversationDto, GatewayModelListDto } from './gateway.dto';
 import { chunkOf, completionId, completionOf, streamFinishReasonOf, toCallParameters, toChatMessages, toolCallDeltas, usageOf, usesLegacyFunctions } from './openai-wire';
 
@@ -57,6 +58,7 @@ export class GatewayService {
     private readonly threads: ThreadsService,
     private readonly messages: MessagesRepository,
     private readonly tokens: TokenCounter,
+    private readonly images: ImageInputs,
   ) {}
 
   /** The models this caller can use now (its own keys, the server's, reachable local models). */
@@ -153,8 +155,9 @@ export class GatewayService {
     };
   }
 
-  private prepare(user: AuthUser, dto: ChatCompletionRequestDto): Promise<PreparedCall> {
-    return this.completions.prepare(user, 'gateway', dto.model, toChatMessages(dto.messages), toCallParameters(dto), { orProviderName: true });
+  private async prepare(user: AuthUser, dto: ChatCompletionRequestDto): Promise<PreparedCall> {
+    const messages = await toChatMessages(dto.messages, (url) => this.images.load(url));
+    return this.completions.prepare(user, 'gateway', dto.model, messages, toCallParameters(dto), { orProviderName: true });
   }
 
   private head(dto: ChatCompletionRequestDto) {

@@ -45,17 +45,24 @@ const FETCH_FAILURES: Record<SafeFetchReason, string> = {
  * Turns the URL of an OpenAI `image_url` part into the inline bytes providers take: a
  * base64 `data:` URL is decoded, an http(s) URL is fetched by `safeFetch` (public
  * addresses only). Either way the size is bounded and the bytes must really be the PNG,
- * JPEG, GIF or WebP image they claim to be. Anything else is a 400 naming `messages`.
+ * JPEG, GIF or WebP image they claim to be. Anything else is a 400 naming the request field
+ * that carried the image (`messages` unless told otherwise).
  */
 @Injectable()
 export class ImageInputs {
   constructor(private readonly config: AppConfig) {}
 
-  async load(url: string): Promise<ImageInput> {
-    const trimmed = url.trim();
-    if (/^data:/i.test(trimmed)) return this.fromDataUrl(trimmed);
-    if (/^https?:\/\//i.test(trimmed)) return this.fromHttp(trimmed);
-    throw invalid('An image_url must be a data: URL or an http(s) URL');
+  /** The image at `url`; a 400 naming `param` (the request field that carried it) when it cannot be taken. */
+  async load(url: string, param = 'messages'): Promise<ImageInput> {
+    try {
+      const trimmed = url.trim();
+      if (/^data:/i.test(trimmed)) return this.fromDataUrl(trimmed);
+      if (/^https?:\/\//i.test(trimmed)) return await this.fromHttp(trimmed);
+      throw invalid('An image URL must be a data: URL or an http(s) URL');
+    } catch (error) {
+      if (error instanceof ImageRejected) throw AppException.validation(error.message, { fields: { [param]: [error.message] } });
+      throw error;
+    }
   }
 
   /** How http(s) images are fetched; tests widen it to reach a local server. */
@@ -114,10 +121,13 @@ export class ImageInputs {
   }
 }
 
-function invalid(message: string): AppException {
-  return AppException.validation(message, { fields: { messages: [message] } });
+/** Why an image is refused; `load` turns it into a 400 naming the request field. */
+class ImageRejected extends Error {}
+
+function invalid(message: string): ImageRejected {
+  return new ImageRejected(message);
 }
 
-function tooLarge(maxBytes: number): AppException {
+function tooLarge(maxBytes: number): ImageRejected {
   return invalid(`Images may be at most ${maxBytes} bytes`);
 }

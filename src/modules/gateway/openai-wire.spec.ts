@@ -2,15 +2,17 @@ import { ChatCompletionRequestDto } from './gateway.dto';
 import { chunkOf, completionOf, finishReasonOf, toCallParameters, toChatMessages, streamFinishReasonOf, toolCallDeltas, usageOf } from './openai-wire';
 
 const head = { id: 'chatcmpl-1', created: 1700000000, model: 'claude-sonnet' };
+/** Stands in for ImageInputs: what each URL loads as. */
+const loadImage = async (url: string) => ({ mediaType: 'image/png', data: `bytes of ${url}` });
 
 describe('OpenAI wire mapping', () => {
-  it('maps developer to system and joins text parts', () => {
+  it('maps developer to system and joins text parts', async () => {
     expect(
-      toChatMessages([
+      await toChatMessages([
         { role: 'developer', content: 'Rules' },
         { role: 'user', content: [{ type: 'text', text: 'Hello ' }, { type: 'text', text: 'there' }] },
         { role: 'assistant', content: 'Hi' },
-      ]),
+      ], loadImage),
     ).toEqual([
       { role: 'system', content: 'Rules' },
       { role: 'user', content: 'Hello there' },
@@ -54,17 +56,31 @@ describe('OpenAI wire mapping', () => {
     expect(chunkOf(head, null, null, usageOf(1, 2))).toEqual({ ...head, object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } });
   });
 
-  it('maps tool calls, tool results (with the called function name), images and legacy function messages', () => {
+  it('maps tool calls, tool results (with the called function name), images and legacy function messages', async () => {
     expect(
-      toChatMessages([
-        { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'data:image/PNG;base64,iVBORw0KGgo=' } }] },
+      await toChatMessages([
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is this?' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+            { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } },
+          ],
+        },
         { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
         { role: 'tool', tool_call_id: 'call_1', content: [{ type: 'text', text: '18°C' }] },
         { role: 'assistant', content: null, function_call: { name: 'lookup', arguments: '{}' } },
         { role: 'function', name: 'lookup', content: 'found' },
-      ]),
+      ], loadImage),
     ).toEqual([
-      { role: 'user', content: 'What is this?', images: [{ mediaType: 'image/png', data: 'iVBORw0KGgo=' }] },
+      {
+        role: 'user',
+        content: 'What is this?',
+        images: [
+          { mediaType: 'image/png', data: 'bytes of data:image/png;base64,iVBORw0KGgo=' },
+          { mediaType: 'image/png', data: 'bytes of https://example.com/cat.png' },
+        ],
+      },
       { role: 'assistant', content: '', toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }] },
       { role: 'tool', content: '18°C', toolCallId: 'call_1', toolName: 'get_weather' },
       { role: 'assistant', content: '', toolCalls: [{ id: 'call_legacy_3', name: 'lookup', arguments: '{}' }] },

@@ -3,7 +3,7 @@ import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/
 import type { CompletionUsage } from 'openai/resources/completions';
 import { ChatMessage, FinishReason, ImageInput, ResponseFormat, ToolCall, ToolCallDelta, ToolChoice, ToolDefinition } from '../models/model-provider';
 import type { CallParameters } from './completions.service';
-import { ChatCompletionRequestDto, DATA_URL, FunctionDefinitionDto, GatewayMessageDto } from './gateway.dto';
+import { ChatCompletionRequestDto, FunctionDefinitionDto, GatewayMessageDto } from './gateway.dto';
 
 /** Our finish reasons in OpenAI's words (an unknown provider reason reads as a normal stop). */
 const FINISH_REASONS: Record<FinishReason, ChatCompletion.Choice['finish_reason']> = {
@@ -23,16 +23,13 @@ function textOf(content: GatewayMessageDto['content']): string {
   return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
-/** The data: URL image parts of a message (the DTO refused any other image). */
-function imagesOf(content: GatewayMessageDto['content']): ImageInput[] {
-  if (!Array.isArray(content)) return [];
-  const images: ImageInput[] = [];
-  for (const part of content) {
-    const match = part.type === 'image_url' ? DATA_URL.exec(part.image_url.url) : null;
-    if (match) images.push({ mediaType: match[1].toLowerCase(), data: match[2] });
-  }
-  return images;
+/** The image URLs of a message's parts, in order. */
+function imageUrlsOf(content: GatewayMessageDto['content']): string[] {
+  return Array.isArray(content) ? content.flatMap((part) => (part.type === 'image_url' ? [part.image_url.url] : [])) : [];
 }
+
+/** Loads an image URL (data: or http(s)) into inline bytes, or refuses it with a 400. */
+export type ImageLoader = (url: string) => Promise<ImageInput>;
 
 /**
  * OpenAI messages as the provider-neutral ones every strategy takes. A tool result also
@@ -40,7 +37,19 @@ function imagesOf(content: GatewayMessageDto['content']): ImageInput[] {
  * the assistant call it names; legacy `function_call` / `function` messages become a tool
  * call and its result, with an id made up to pair them.
  */
-export function toChatMessages(messages: GatewayMessageDto[]): ChatMessage[] {
+export async function toChatMessages(messages: GatewayMessageDto[], loadImage: ImageLoader): Promise<ChatMessage[]> {
+  const chat = toTextMessages(messages);
+  // Messages map one to one: each user message gets its images, all loaded at once.
+  await Promise.all(
+    messages.map(async (m, i) => {
+      const urls = m.role === 'user' ? imageUrlsOf(m.content) : [];
+      if (urls.length) chat[i].images = await Promise.all(urls.map(loadImage));
+    }),
+  );
+  return chat;
+}
+
+function toTextMessages(messages: GatewayMessageDto[]): ChatMessage[] {
   const callNames = new Map<string, string>();
   /** Legacy function calls not answered yet, by function name. */
   const pendingLegacy = new Map<string, string>();
@@ -50,10 +59,8 @@ export function toChatMessages(messages: GatewayMessageDto[]): ChatMessage[] {
       case 'developer':
       case 'system':
         return { role: 'system', content };
-      case 'user': {
-        const images = imagesOf(m.content);
-        return images.length ? { role: 'user', content, images } : { role: 'user', content };
-      }
+      case 'user':
+        return { role: 'user', content };
       case 'assistant': {
         const toolCalls: ToolCall[] = (m.tool_calls ?? []).map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
         if (!toolCalls.length && m.function_call) {

@@ -13,7 +13,9 @@ import { GenerationRecord, GenerationRegistry } from '../../infra/generations/ge
 import { RunningGeneration, RunningGenerations, StopReason } from '../../infra/generations/running-generations';
 import { StreamBus } from '../../infra/stream-bus/stream-bus';
 import { UsersRepository } from '../auth/users.repository';
-import { FinishReason, TokenUsage } from '../models/model-provider';
+import { ImageInputs } from '../gateway/image-inputs';
+import { assertSupported } from '../models/feature-support';
+import { FinishReason, ImageInput, TokenUsage } from '../models/model-provider';
 import { CatalogEntry } from '../models/models.dto';
 import { ModelsService } from '../models/models.service';
 import { ProviderRegistry } from '../models/provider-registry';
@@ -21,8 +23,8 @@ import { TokenCounter } from '../models/token-counter';
 import { SummarizationService } from '../summarization/summarization.service';
 import { ThreadEvents } from '../threads/thread-events';
 import { AnswerEnd, endEvents, endOf, startEvent, tokenEvent } from './answer-events';
-import { AssembledContext, ContextBuilder } from './context-builder';
-import { MessagesRepository, StoredAnswer } from './messages.repository';
+import { AssembledContext, ContextBuilder, IMAGE_TOKENS } from './context-builder';
+import { MessagesRepository, StoredAnswer, storedImages } from './messages.repository';
 
 export type GenerationOutcome =
   | { message: Message; /** Why it failed, when it did. */ failure?: AppException }
@@ -79,11 +81,13 @@ export class GenerationService implements OnModuleDestroy {
     private readonly running: RunningGenerations,
     private readonly registry: GenerationRegistry,
     private readonly threadEvents: ThreadEvents,
+    private readonly images: ImageInputs,
   ) {
     lifecycle.onDrain((graceMs) => this.drain(graceMs));
   }
 
-  async start(userId: string, thread: Thread, modelId: string, content: string, requestedTemperature?: number): Promise<StartedGeneration> {
+  /** `imageUrls`: data: or http(s) URLs of images sent with the text (vision models only). */
+  async start(userId: string, thread: Thread, modelId: string, content: string, requestedTemperature?: number, imageUrls: string[] = []): Promise<StartedGeneration> {
     const threadId = thread.id;
     this.lifecycle.assertAcceptingWork();
     const [{ entry, providerName, apiKey }, user] = await Promise.all([this.models.resolve(userId, modelId), this.users.findById(userId)]);
@@ -95,6 +99,7 @@ export class GenerationService implements OnModuleDestroy {
         fields: { temperature: [`temperature must be between ${range.min} and ${range.max} for ${entry.name}`] },
       });
     }
+    const images = imageUrls.length ? await this.loadImages(entry, providerName, imageUrls) : [];
     const record: GenerationRecord = { messageId: randomUUID(), userMessageId: randomUUID(), userId, threadId, modelId: entry.id, temperature, startedAt: Date.now() };
     const claim = await this.registry.claim(record, this.config.MAX_CONCURRENT_GENERATIONS_PER_USER);
     if (claim === 'busy') {
@@ -109,11 +114,11 @@ export class GenerationService implements OnModuleDestroy {
       const started = performance.now();
       // A thread without a title of the user's gets one after its first exchange.
       const firstExchange = !thread.titleByUser && (await this.repository.countInThread(threadId)) === 0;
-      const tokens = await this.tokens.count(content);
+      const tokens = (await this.tokens.count(content)) + images.length * IMAGE_TOKENS;
       // The history is read while the new message is written: one round trip less before the first token.
       const [userMessage, context] = await Promise.all([
-        this.repository.insert({ id: record.userMessageId, threadId, modelId: entry.id, role: 'user', content, tokens }),
-        this.contexts.build(threadId, entry, settings.systemPrompt ?? '', { content, tokens }),
+        this.repository.insert({ id: record.userMessageId, threadId, modelId: entry.id, role: 'user', content, tokens, images: storedImages(images) }),
+        this.contexts.build(threadId, entry, settings.systemPrompt ?? '', { content, tokens, images }),
       ]);
       const done = this.run({ generation, thread, entry, providerName, apiKey, context, userMessage, firstExchange, started });
       generation.settled = done;
@@ -123,6 +128,15 @@ export class GenerationService implements OnModuleDestroy {
       await this.registry.release(record).catch((e: Error) => this.logger.warn(`Releasing an answer that did not start failed: ${e.message}`));
       throw error;
     }
+  }
+
+  /**
+   * The images as inline bytes, for a model that can see them (provider feature and the
+   * catalog's `vision`); anything else is a 400 naming `images`.
+   */
+  private async loadImages(entry: CatalogEntry, providerName: string, urls: string[]): Promise<ImageInput[]> {
+    assertSupported(entry, this.providers.get(providerName)?.features, { images: true }, { images: 'images' });
+    return Promise.all(urls.map((url) => this.images.load(url, 'images')));
   }
 
   /**
@@ -169,6 +183,8 @@ export class GenerationService implements OnModuleDestroy {
         finishReason: finishReason ?? null,
         promptTokens: usage?.inputTokens ?? null,
         completionTokens: usage?.outputTokens || (await this.tokens.count(text)),
+        cachedPromptTokens: usage?.cachedInputTokens ?? null,
+        reasoningTokens: usage?.reasoningTokens ?? null,
         temperature: record.temperature,
         latencyMs: performance.now() - job.started,
       };

@@ -94,16 +94,16 @@ export class MessagesController {
       'text/event-stream': ANSWER_STREAM,
     },
   })
-  @ApiErrors(HttpStatus.CONFLICT, HttpStatus.UNPROCESSABLE_ENTITY, HttpStatus.BAD_GATEWAY)
+  @ApiErrors(HttpStatus.CONFLICT, HttpStatus.PAYLOAD_TOO_LARGE, HttpStatus.UNPROCESSABLE_ENTITY, HttpStatus.BAD_GATEWAY)
   async send(@CurrentUser() user: AuthUser, @Param() p: ThreadModelParamsDto, @Body() dto: SendMessageDto, @Res() res: Response): Promise<void> {
     if (!dto.stream) {
-      const exchange = await this.messages.exchange(user.id, p.threadId, p.modelId, dto.content, dto.temperature);
+      const exchange = await this.messages.exchange(user.id, p.threadId, p.modelId, dto);
       res.status(HttpStatus.OK).json(successEnvelope(exchange, requestIdOf(res.req)));
       return;
     }
     // The stream's slot is taken before the answer starts, so a refused stream costs nothing.
     this.limiter.holdStream(user, res);
-    const started = await this.messages.start(user.id, p.threadId, p.modelId, dto.content, dto.temperature);
+    const started = await this.messages.start(user.id, p.threadId, p.modelId, dto);
     const reading = new AbortController();
     res.on('close', () => {
       reading.abort();

@@ -1,10 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNumber, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsString, IsUUID, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
 import { IsOptionalNonNull } from '../../common/http/optional';
 import { ModelParamDto } from '../models/models.dto';
 
 export const MESSAGE_MAX_LENGTH = 100_000;
+/** Images one message may carry. */
+export const MAX_MESSAGE_IMAGES = 4;
 
 export class ThreadModelParamsDto extends ModelParamDto {
   @ApiProperty({ format: 'uuid' })
@@ -39,6 +41,18 @@ export class ListMessagesQueryDto {
   order: 'asc' | 'desc' = 'desc';
 }
 
+export class ImageAttachmentDto {
+  @ApiProperty({
+    example: 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+    description:
+      'A base64 `data:image/…;base64,…` URL, or an http(s) URL the server fetches (public addresses only). ' +
+      'PNG, JPEG, GIF or WebP; the bytes must be the format declared; at most IMAGE_FETCH_MAX_BYTES (default 10 MiB) each',
+  })
+  @IsString()
+  @MinLength(1)
+  url: string;
+}
+
 export class SendMessageDto {
   @ApiProperty({ example: 'Explain the benefits of event-driven architecture', maxLength: MESSAGE_MAX_LENGTH })
   @IsString()
@@ -54,11 +68,35 @@ export class SendMessageDto {
   @Max(2)
   temperature?: number;
 
+  @ApiPropertyOptional({
+    type: [ImageAttachmentDto],
+    maxItems: MAX_MESSAGE_IMAGES,
+    description:
+      'Images sent with the text, for models with the `vision` capability (others answer 400 naming `images`). ' +
+      'They are stored with the message and sent again with it while it stays in the context; each counts as ' +
+      'about 800 tokens of context. The whole JSON body may be at most 20 MB.',
+  })
+  @IsOptionalNonNull()
+  @IsArray()
+  @ArrayMaxSize(MAX_MESSAGE_IMAGES)
+  @IsObject({ each: true })
+  @ValidateNested({ each: true })
+  @Type(() => ImageAttachmentDto)
+  images?: ImageAttachmentDto[];
+
   /** true: `text/event-stream` with message_start, token…, message_complete, close. */
   @ApiPropertyOptional({ description: 'Default: false (one JSON answer)' })
   @IsOptionalNonNull()
   @IsBoolean()
   stream?: boolean;
+}
+
+/** An image of a stored user message, as a data: URL ready for an `<img src>`. */
+export class MessageImageDto {
+  @ApiProperty({ enum: ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] })
+  mediaType: string;
+  @ApiProperty({ example: 'data:image/png;base64,iVBORw0KGgo…', description: 'The image as a base64 data: URL (http(s) images are stored as fetched)' })
+  url: string;
 }
 
 /** A stored chat message (named apart from auth's `MessageDto`: schema names are class names). */
@@ -73,7 +111,9 @@ export class ChatMessageDto {
   role: 'user' | 'assistant';
   @ApiProperty()
   content: string;
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiPropertyOptional({ type: [MessageImageDto], description: 'The images sent with a user message; absent when it had none (and on assistant messages)' })
+  images?: MessageImageDto[];
+  @ApiProperty({ type: Number, nullable: true, description: 'A user message counts its images too (about 800 tokens each)' })
   tokens: number | null;
   @ApiPropertyOptional({ type: Number, nullable: true })
   temperature?: number | null;
@@ -93,7 +133,7 @@ export class MessageListDto {
   messages: ChatMessageDto[];
 }
 
-export class SentUserMessageDto {
+export class SentMessageDto {
   @ApiProperty({ format: 'uuid' })
   id: string;
   @ApiProperty()
@@ -102,7 +142,12 @@ export class SentUserMessageDto {
   createdAt: Date;
 }
 
-export class SentAssistantMessageDto extends SentUserMessageDto {
+export class SentUserMessageDto extends SentMessageDto {
+  @ApiPropertyOptional({ type: [MessageImageDto], description: 'The images sent with it; absent when none' })
+  images?: MessageImageDto[];
+}
+
+export class SentAssistantMessageDto extends SentMessageDto {
   @ApiProperty()
   tokens: number;
   @ApiProperty({ type: Number, nullable: true })

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
+import { ImagesModule } from '../gateway/images.module';
 import { ModerationModule } from '../moderation/moderation.module';
 import { ModelsModule } from '../models/models.module';
 import { SummarizationModule } from '../summarization/summarization.module';
@@ -12,7 +13,7 @@ import { MessagesService } from './messages.service';
 import { OrphanedAnswers } from './orphaned-answers';
 
 @Module({
-  imports: [AuthModule, ModelsModule, ModerationModule, ThreadsModule, SummarizationModule],
+  imports: [AuthModule, ImagesModule, ModelsModule, ModerationModule, ThreadsModule, SummarizationModule],
   controllers: [MessagesController],
   providers: [MessagesRepository, MessagesService, GenerationService, ContextBuilder, OrphanedAnswers],
   exports: [MessagesRepository, GenerationService, OrphanedAnswers],

@@ -3,6 +3,7 @@ import { Cursor } from '../../common/http/cursor';
 import { Message, MessageStatus, Prisma } from '../../infra/database/generated/client';
 import { GenerationRecord } from '../../infra/generations/generation-registry';
 import { costOf } from '../models/model-catalog';
+import { ImageInput } from '../models/model-provider';
 import { CatalogEntry } from '../models/models.dto';
 import { PrismaService } from '../../infra/database/prisma.service';
 
@@ -13,8 +14,21 @@ export interface StoredAnswer {
   finishReason: string | null;
   promptTokens: number | null;
   completionTokens: number;
+  /** Usage details, when the provider reports them. */
+  cachedPromptTokens?: number | null;
+  reasoningTokens?: number | null;
   temperature: number | null;
   latencyMs: number;
+}
+
+/** The images stored with a user message (the `images` JSON column), or none. */
+export function imagesOf(message: Pick<Message, 'images'>): ImageInput[] {
+  return Array.isArray(message.images) ? (message.images as unknown as ImageInput[]) : [];
+}
+
+/** The `images` column's value for a new message: null when it has none. */
+export function storedImages(images: ImageInput[]): Prisma.InputJsonValue | undefined {
+  return images.length ? images.map(({ mediaType, data }) => ({ mediaType, data })) : undefined;
 }
 
 /** Messages and per-model contexts: written once each, in a constant number of statements per exchange. */

@@ -11,8 +11,14 @@ import { AnswerPosition, isAfter, parseAnswerEventId, replayOf } from './answer-
 import { ModerationService } from '../moderation/moderation.service';
 import { ThreadsService } from '../threads/threads.service';
 import { GenerationService } from './generation.service';
-import { ChatMessageDto, ExchangeDto, ListMessagesQueryDto, MessageListDto } from './messages.dto';
-import { MessagesRepository } from './messages.repository';
+import { ChatMessageDto, ExchangeDto, ListMessagesQueryDto, MessageImageDto, MessageListDto, SendMessageDto } from './messages.dto';
+import { imagesOf, MessagesRepository } from './messages.repository';
+
+/** A user message's images as data: URLs (absent when it has none). */
+function imagesDto(m: Message): { images?: MessageImageDto[] } {
+  const images = imagesOf(m);
+  return images.length ? { images: images.map((i) => ({ mediaType: i.mediaType, url: `data:${i.mediaType};base64,${i.data}` })) } : {};
+}
 
 export function toMessageDto(m: Message): ChatMessageDto {
   return {
@@ -21,12 +27,16 @@ export function toMessageDto(m: Message): ChatMessageDto {
     modelId: m.modelId,
     role: m.role,
     content: m.content,
+    ...imagesDto(m),
     tokens: m.tokens,
     ...(m.role === 'assistant' ? { temperature: m.temperature, errorCode: m.errorCode } : {}),
     createdAt: m.createdAt,
     status: m.status,
   };
 }
+
+/** What a send carries: text, and optionally a temperature and images. */
+export type SentMessage = Pick<SendMessageDto, 'content' | 'temperature' | 'images'>;
 
 /** The events of a live or buffered stream after a client's position. */
 async function* after(events: AsyncIterable<StreamEvent>, position: AnswerPosition | undefined): AsyncIterable<StreamEvent> {
@@ -53,21 +63,22 @@ export class MessagesService {
     return new Paginated({ messages: page.items.map(toMessageDto) }, { cursor: page.cursor, limit: query.limit, hasMore: page.hasMore });
   }
 
-  async start(userId: string, threadId: string, modelId: string, content: string, temperature?: number) {
+  async start(userId: string, threadId: string, modelId: string, message: SentMessage) {
     const thread = await this.threads.owned(userId, threadId);
-    this.moderation.check([content]);
-    return this.generations.start(userId, thread, modelId, content, temperature);
+    this.moderation.check([message.content]);
+    const imageUrls = (message.images ?? []).map((i) => i.url);
+    return this.generations.start(userId, thread, modelId, message.content, message.temperature, imageUrls);
   }
 
   /** Waits for the answer (non-streaming send); a failed answer is stored, then reported. */
-  async exchange(userId: string, threadId: string, modelId: string, content: string, temperature?: number): Promise<ExchangeDto> {
-    const started = await this.start(userId, threadId, modelId, content, temperature);
+  async exchange(userId: string, threadId: string, modelId: string, sent: SentMessage): Promise<ExchangeDto> {
+    const started = await this.start(userId, threadId, modelId, sent);
     const { message, failure } = await started.done;
     if (failure) throw failure;
     if (!message) throw new Error('unreachable: an answer that is not stored has a failure');
     const user = started.userMessage;
     return {
-      userMessage: { id: user.id, content: user.content, createdAt: user.createdAt },
+      userMessage: { id: user.id, content: user.content, ...imagesDto(user), createdAt: user.createdAt },
       assistantMessage: { id: message.id, content: message.content, tokens: message.tokens ?? 0, temperature: message.temperature, createdAt: message.createdAt },
     };
   }

@@ -21,6 +21,10 @@ export class UsageCountsDto {
   promptTokens: number;
   @ApiProperty()
   completionTokens: number;
+  @ApiProperty({ description: 'Of promptTokens, those the provider served from its prompt cache (counted only where the provider reports it)' })
+  cachedPromptTokens: number;
+  @ApiProperty({ description: 'Of completionTokens, those the model spent reasoning (counted only where the provider reports it)' })
+  reasoningTokens: number;
 }
 
 export class UsageLineDto extends UsageCountsDto {

@@ -14,6 +14,8 @@ export interface NewUsageRecord {
   errorCode: string | null;
   promptTokens: number;
   completionTokens: number;
+  cachedPromptTokens: number | null;
+  reasoningTokens: number | null;
   cost: number | null;
   latencyMs: number;
   cached: boolean;
@@ -34,10 +36,12 @@ export class UsageRepository {
   async insertMany(rows: NewUsageRecord[]): Promise<void> {
     const column = <K extends keyof NewUsageRecord>(key: K) => rows.map((r) => r[key]);
     await this.prisma.$executeRaw`
-      INSERT INTO usage_records (id, user_id, api_token_id, source, model_id, status, error_code, prompt_tokens, completion_tokens, cost, latency_ms, cached, created_at)
+      INSERT INTO usage_records (id, user_id, api_token_id, source, model_id, status, error_code, prompt_tokens, completion_tokens,
+        cached_prompt_tokens, reasoning_tokens, cost, latency_ms, cached, created_at)
       SELECT gen_random_uuid(), * FROM unnest(
         ${column('userId')}::uuid[], ${column('apiTokenId')}::uuid[], ${column('source')}::text[]::"UsageSource"[], ${column('modelId')}::text[],
         ${column('status')}::text[]::"MessageStatus"[], ${column('errorCode')}::text[], ${column('promptTokens')}::int[], ${column('completionTokens')}::int[],
+        ${column('cachedPromptTokens')}::int[], ${column('reasoningTokens')}::int[],
         ${column('cost')}::numeric[], ${column('latencyMs')}::int[], ${column('cached')}::boolean[], ${column('createdAt')}::timestamptz[])`;
   }
 
@@ -47,7 +51,7 @@ export class UsageRepository {
       by: ['source', 'modelId'],
       where: { userId, createdAt: { gte: since } },
       _count: { _all: true },
-      _sum: { promptTokens: true, completionTokens: true, cost: true },
+      _sum: { promptTokens: true, completionTokens: true, cachedPromptTokens: true, reasoningTokens: true, cost: true },
       orderBy: [{ source: 'asc' }, { modelId: 'asc' }],
     });
     return groups.map((g) => toLine(g.source, g));
@@ -59,7 +63,7 @@ export class UsageRepository {
       by: ['modelId'],
       where: { role: 'assistant', createdAt: { gte: since }, thread: { userId } },
       _count: { _all: true },
-      _sum: { promptTokens: true, completionTokens: true, cost: true },
+      _sum: { promptTokens: true, completionTokens: true, cachedPromptTokens: true, reasoningTokens: true, cost: true },
       orderBy: { modelId: 'asc' },
     });
     return groups.map((g) => toLine('chat', g));
@@ -74,6 +78,8 @@ function toLine(source: UsageLineDto['source'], group: UsageGroup): UsageLineDto
     requests: group._count._all,
     promptTokens: group._sum.promptTokens ?? 0,
     completionTokens: group._sum.completionTokens ?? 0,
+    cachedPromptTokens: group._sum.cachedPromptTokens ?? 0,
+    reasoningTokens: group._sum.reasoningTokens ?? 0,
     cost: group._sum.cost === null ? null : Number(group._sum.cost),
   };
 }
@@ -81,5 +87,5 @@ function toLine(source: UsageLineDto['source'], group: UsageGroup): UsageLineDto
 interface UsageGroup {
   modelId: string;
   _count: { _all: number };
-  _sum: { promptTokens: number | null; completionTokens: number | null; cost: Prisma.Decimal | null };
+  _sum: { promptTokens: number | null; completionTokens: number | null; cachedPromptTokens: number | null; reasoningTokens: number | null; cost: Prisma.Decimal | null };
 }

@@ -57,4 +57,15 @@ describe('UsageService (batching writer)', () => {
     expect(batches.flat().map((r) => r.promptTokens)).toEqual([1]);
     await service.onModuleDestroy();
   });
+
+  it('records the cached prompt and reasoning tokens the provider reported, null where it said nothing', async () => {
+    const { service, batches } = writer();
+    await service.record({ ...event(10), cachedPromptTokens: 8, reasoningTokens: 3 });
+    await service.record(event(1));
+    await service.flush();
+    expect(batches[0].map((r) => [r.cachedPromptTokens, r.reasoningTokens])).toEqual([
+      [8, 3],
+      [null, null],
+    ]);
+  });
 });

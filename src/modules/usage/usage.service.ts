@@ -15,6 +15,10 @@ export interface UsageEvent {
   errorCode?: string;
   promptTokens: number;
   completionTokens: number;
+  /** Of the prompt tokens, those the provider served from its cache (when it says). */
+  cachedPromptTokens?: number;
+  /** Of the completion tokens, those spent reasoning (when the provider says). */
+  reasoningTokens?: number;
   latencyMs: number;
   /** Answered from the response cache: no tokens were spent upstream. */
   cached?: boolean;
@@ -55,6 +59,8 @@ export class UsageService implements OnModuleDestroy {
       errorCode: event.errorCode ?? null,
       promptTokens: event.promptTokens,
       completionTokens: event.completionTokens,
+      cachedPromptTokens: event.cachedPromptTokens ?? null,
+      reasoningTokens: event.reasoningTokens ?? null,
       cost: cached ? 0 : costOf(entry, event.promptTokens, event.completionTokens),
       latencyMs: Math.round(event.latencyMs),
       cached,
@@ -106,9 +112,11 @@ export class UsageService implements OnModuleDestroy {
         requests: sum.requests + line.requests,
         promptTokens: sum.promptTokens + line.promptTokens,
         completionTokens: sum.completionTokens + line.completionTokens,
+        cachedPromptTokens: sum.cachedPromptTokens + line.cachedPromptTokens,
+        reasoningTokens: sum.reasoningTokens + line.reasoningTokens,
         cost: sum.cost + (line.cost ?? 0),
       }),
-      { requests: 0, promptTokens: 0, completionTokens: 0, cost: 0 },
+      { requests: 0, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, reasoningTokens: 0, cost: 0 },
     );
     return { since, totals: { ...totals, cost: Math.round(totals.cost * 1e6) / 1e6 }, byModel };
   }
