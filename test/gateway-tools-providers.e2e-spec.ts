@@ -1,6 +1,6 @@
 import { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
-import { FakeAnthropic, FakeGemini, FakeUpstream } from './fakes';
+import { FakeAnthropic, FakeGemini, FakeOllama, FakeUpstream } from './fakes';
 import { createTestApp, registerUser, TestApp } from './support/test-app';
 
 /**
@@ -13,7 +13,8 @@ import { createTestApp, registerUser, TestApp } from './support/test-app';
 
 const anthropic = new FakeAnthropic();
 const gemini = new FakeGemini();
-const fakes: FakeUpstream[] = [anthropic, gemini];
+const ollama = new FakeOllama({ models: ['llava:7b'] });
+const fakes: FakeUpstream[] = [anthropic, gemini, ollama];
 
 const WEATHER: OpenAI.Chat.ChatCompletionFunctionTool = {
   type: 'function',
@@ -58,6 +59,7 @@ describe('Gateway tools, structured output and images on Anthropic and Gemini (e
       env: {
         ANTHROPIC_BASE_URL: anthropic.url,
         GOOGLE_BASE_URL: gemini.url,
+        OLLAMA_BASE_URL: ollama.url,
         ANTHROPIC_API_KEY: 'sk-server-anthropic',
         GOOGLE_API_KEY: 'server-google-key',
         PROVIDER_MAX_RETRIES: '0',
@@ -167,5 +169,13 @@ describe('Gateway tools, structured output and images on Anthropic and Gemini (e
         expect(body.contents).toEqual([{ role: 'user', parts: [{ text: 'What is this?' }, { inlineData: { mimeType: 'image/png', data: PNG_BASE64 } }] }]);
       }
     });
+  });
+
+  it('an image reaches an Ollama vision model (routed as ollama/<model>) as base64 in images', async () => {
+    await client.chat.completions.create({
+      model: 'ollama/llava:7b',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG_BASE64}` } }] }],
+    });
+    expect(upstreamCall(ollama)).toMatchObject({ model: 'llava:7b', messages: [{ role: 'user', content: 'What is this?', images: [PNG_BASE64] }] });
   });
 });
