@@ -1,7 +1,7 @@
-import { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { UsageService } from '../src/modules/usage/usage.service';
-import { FakeAnthropic, FakeOpenAI, FakeUpstream } from './fakes';
+import { FakeAnthropic, FakeOpenAI } from './fakes';
+import { openaiClientWithNewToken, rejection, upstreamEnv, useFakeUpstreams } from './support/gateway-clients';
 import { createTestApp, registerUser, SignedIn, TestApp } from './support/test-app';
 
 /**
@@ -12,35 +12,13 @@ import { createTestApp, registerUser, SignedIn, TestApp } from './support/test-a
 
 const openai = new FakeOpenAI();
 const anthropic = new FakeAnthropic();
-const fakes: FakeUpstream[] = [openai, anthropic];
+useFakeUpstreams(openai, anthropic);
 
-beforeAll(() => Promise.all(fakes.map((f) => f.start())));
-afterAll(() => Promise.all(fakes.map((f) => f.stop())));
-beforeEach(() => fakes.forEach((f) => f.reset()));
-
-const upstreamEnv = () => ({
-  OPENAI_BASE_URL: `${openai.url}/v1`,
-  ANTHROPIC_BASE_URL: anthropic.url,
-  OPENAI_API_KEY: 'sk-server-openai',
-  ANTHROPIC_API_KEY: 'sk-server-anthropic',
+const routingEnv = () => ({
+  ...upstreamEnv({ openai, anthropic }),
   PROVIDER_MAX_RETRIES: '0',
   RATE_LIMITS: 'register=1000,profile.tokens=1000,gateway=1000',
 });
-
-async function clientOf(t: TestApp, who: SignedIn): Promise<OpenAI> {
-  const res = await t.http().post('/api/profile/tokens').set(who.auth).send({ name: 'program' }).expect(201);
-  const { port } = t.app.getHttpServer().address() as AddressInfo;
-  return new OpenAI({ apiKey: res.body.data.token, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 const ask = (client: OpenAI, model: string) => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Say hello' }] });
 
@@ -51,9 +29,9 @@ describe('Gateway model routing (e2e)', () => {
     let client: OpenAI;
 
     beforeAll(async () => {
-      t = await createTestApp({ listen: true, env: upstreamEnv() });
+      t = await createTestApp({ listen: true, env: routingEnv() });
       alice = await registerUser(t);
-      client = await clientOf(t, alice);
+      client = await openaiClientWithNewToken(t, alice);
     });
     afterAll(() => t.close());
 
@@ -69,7 +47,7 @@ describe('Gateway model routing (e2e)', () => {
 
     it('reaches a model the catalog does not list, on each provider, recorded unpriced', async () => {
       const bob = await registerUser(t);
-      const bobs = await clientOf(t, bob);
+      const bobs = await openaiClientWithNewToken(t, bob);
       expect((await ask(bobs, 'openai/gpt-9-experimental')).model).toBe('openai/gpt-9-experimental');
       expect(openai.requests[0].body.model).toBe('gpt-9-experimental');
       await ask(bobs, 'anthropic/claude-future-1');
@@ -97,8 +75,8 @@ describe('Gateway model routing (e2e)', () => {
     let client: OpenAI;
 
     beforeAll(async () => {
-      t = await createTestApp({ listen: true, env: { ...upstreamEnv(), ALLOW_UNLISTED_MODELS: 'false' } });
-      client = await clientOf(t, await registerUser(t));
+      t = await createTestApp({ listen: true, env: { ...routingEnv(), ALLOW_UNLISTED_MODELS: 'false' } });
+      client = await openaiClientWithNewToken(t, await registerUser(t));
     });
     afterAll(() => t.close());
 

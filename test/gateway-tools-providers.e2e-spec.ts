@@ -1,6 +1,6 @@
-import { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { FakeAnthropic, FakeGemini, FakeOllama, FakeUpstream } from './fakes';
+import { openaiClientWithNewToken, upstreamEnv, useFakeUpstreams } from './support/gateway-clients';
 import { createTestApp, registerUser, TestApp } from './support/test-app';
 
 /**
@@ -14,7 +14,7 @@ import { createTestApp, registerUser, TestApp } from './support/test-app';
 const anthropic = new FakeAnthropic();
 const gemini = new FakeGemini();
 const ollama = new FakeOllama({ models: ['llava:7b'] });
-const fakes: FakeUpstream[] = [anthropic, gemini, ollama];
+useFakeUpstreams(anthropic, gemini, ollama);
 
 const WEATHER: OpenAI.Chat.ChatCompletionFunctionTool = {
   type: 'function',
@@ -45,10 +45,6 @@ function expectCalls(calls: OpenAI.Chat.ChatCompletionMessageToolCall[] | undefi
   );
 }
 
-beforeAll(() => Promise.all(fakes.map((f) => f.start())));
-afterAll(() => Promise.all(fakes.map((f) => f.stop())));
-beforeEach(() => fakes.forEach((f) => f.reset()));
-
 describe('Gateway tools, structured output and images on Anthropic and Gemini (e2e)', () => {
   let t: TestApp;
   let client: OpenAI;
@@ -57,19 +53,12 @@ describe('Gateway tools, structured output and images on Anthropic and Gemini (e
     t = await createTestApp({
       listen: true,
       env: {
-        ANTHROPIC_BASE_URL: anthropic.url,
-        GOOGLE_BASE_URL: gemini.url,
-        OLLAMA_BASE_URL: ollama.url,
-        ANTHROPIC_API_KEY: 'sk-server-anthropic',
-        GOOGLE_API_KEY: 'server-google-key',
+        ...upstreamEnv({ anthropic, gemini, ollama }),
         PROVIDER_MAX_RETRIES: '0',
         RATE_LIMITS: 'register=1000,profile.tokens=1000,gateway=1000',
       },
     });
-    const alice = await registerUser(t);
-    const token = (await t.http().post('/api/profile/tokens').set(alice.auth).send({ name: 'program' }).expect(201)).body.data.token;
-    const { port } = t.app.getHttpServer().address() as AddressInfo;
-    client = new OpenAI({ apiKey: token, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    client = await openaiClientWithNewToken(t, await registerUser(t));
   });
   afterAll(() => t.close());
 

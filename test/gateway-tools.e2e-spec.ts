@@ -1,9 +1,9 @@
 import { ChatOpenAI } from '@langchain/openai';
-import { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { z } from 'zod';
 import { PrismaService } from '../src/infra/database/prisma.service';
 import { FakeOllama, FakeOpenAI, FakeUpstream } from './fakes';
+import { createApiToken, gatewayUrl, openaiClient, rejection, upstreamEnv, useFakeUpstreams } from './support/gateway-clients';
 import { createTestApp, registerUser, SignedIn, TestApp } from './support/test-app';
 
 /**
@@ -14,7 +14,7 @@ import { createTestApp, registerUser, SignedIn, TestApp } from './support/test-a
 
 const openai = new FakeOpenAI();
 const ollama = new FakeOllama({ models: ['llama3.2:1b'] });
-const fakes: FakeUpstream[] = [openai, ollama];
+useFakeUpstreams(openai, ollama);
 
 const WEATHER: OpenAI.Chat.ChatCompletionFunctionTool = {
   type: 'function',
@@ -37,22 +37,6 @@ const TOOL_MODELS: Array<[model: string, fake: FakeOpenAI | FakeOllama, keepsIds
   ['llama-3.2-1b-local', ollama, false],
 ];
 
-async function newToken(t: TestApp, who: SignedIn): Promise<string> {
-  const res = await t.http().post('/api/profile/tokens').set(who.auth).send({ name: 'program' }).expect(201);
-  return res.body.data.token;
-}
-
-const baseURL = (t: TestApp) => `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}/v1`;
-
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
-
 /** The calls as the client sees them; Ollama's arguments are re-serialised, so compared as JSON. */
 function expectCalls(calls: OpenAI.Chat.ChatCompletionMessageToolCall[] | undefined, keepsIds: boolean): void {
   expect(calls?.map((c) => (c.type === 'function' ? { id: c.id, type: c.type, name: c.function.name, args: JSON.parse(c.function.arguments) } : c))).toEqual(
@@ -63,10 +47,6 @@ function expectCalls(calls: OpenAI.Chat.ChatCompletionMessageToolCall[] | undefi
 
 /** The body of the chat request that reached an upstream. */
 const upstreamChat = (fake: FakeUpstream) => fake.requests.find((r) => /\/(api\/)?chat(\/completions)?$/.test(r.path))!.body;
-
-beforeAll(() => Promise.all(fakes.map((f) => f.start())));
-afterAll(() => Promise.all(fakes.map((f) => f.stop())));
-beforeEach(() => fakes.forEach((f) => f.reset()));
 
 describe('Gateway tools and structured output (e2e)', () => {
   let t: TestApp;
@@ -79,9 +59,7 @@ describe('Gateway tools and structured output (e2e)', () => {
     t = await createTestApp({
       listen: true,
       env: {
-        OPENAI_BASE_URL: `${openai.url}/v1`,
-        OPENAI_API_KEY: 'sk-server-openai',
-        OLLAMA_BASE_URL: ollama.url,
+        ...upstreamEnv({ openai, ollama }),
         PROVIDER_MAX_RETRIES: '0',
         PERSIST_TRANSCRIPTS: 'true',
         RATE_LIMITS: 'register=1000,profile.tokens=1000,gateway=1000',
@@ -89,8 +67,8 @@ describe('Gateway tools and structured output (e2e)', () => {
     });
     prisma = t.app.get(PrismaService);
     alice = await registerUser(t);
-    token = await newToken(t, alice);
-    client = new OpenAI({ apiKey: token, baseURL: baseURL(t), maxRetries: 0 });
+    token = (await createApiToken(t, alice)).token;
+    client = openaiClient(t, token);
   });
   afterAll(() => t.close());
 
@@ -359,7 +337,7 @@ describe('Gateway tools and structured output (e2e)', () => {
   });
 
   describe('LangChain ChatOpenAI over the gateway', () => {
-    const chat = (model: string) => new ChatOpenAI({ model, apiKey: token, configuration: { baseURL: baseURL(t) }, maxRetries: 0 });
+    const chat = (model: string) => new ChatOpenAI({ model, apiKey: token, configuration: { baseURL: gatewayUrl(t) }, maxRetries: 0 });
 
     it.each(TOOL_MODELS)('%s: bindTools().invoke() returns the tool calls', async (model, fake) => {
       fake.script({ tokens: [], toolCalls: CALLS });

@@ -1,7 +1,7 @@
-import { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { PrismaService } from '../src/infra/database/prisma.service';
 import { FakeAnthropic, FakeGemini, FakeOllama, FakeOpenAI, FakeUpstream } from './fakes';
+import { createApiToken, gatewayUrl, openaiClient, openaiClientWithNewToken, rejection, upstreamEnv, useFakeUpstreams } from './support/gateway-clients';
 import { createTestApp, expectError, registerUser, SignedIn, TestApp } from './support/test-app';
 import { UsageService } from '../src/modules/usage/usage.service';
 
@@ -14,7 +14,7 @@ const openai = new FakeOpenAI();
 const anthropic = new FakeAnthropic();
 const gemini = new FakeGemini();
 const ollama = new FakeOllama({ models: ['llama3.2:1b'] });
-const fakes: FakeUpstream[] = [openai, anthropic, gemini, ollama];
+useFakeUpstreams(openai, anthropic, gemini, ollama);
 
 /** A catalog model per upstream, and the provider's own name for it. */
 const MODELS: Array<[id: string, fake: FakeUpstream, providerModel: string]> = [
@@ -24,43 +24,12 @@ const MODELS: Array<[id: string, fake: FakeUpstream, providerModel: string]> = [
   ['llama-3.2-1b-local', ollama, 'llama3.2:1b'],
 ];
 
-const upstreamEnv = () => ({
-  OPENAI_BASE_URL: `${openai.url}/v1`,
-  ANTHROPIC_BASE_URL: anthropic.url,
-  GOOGLE_BASE_URL: gemini.url,
-  OPENAI_API_KEY: 'sk-server-openai',
-  ANTHROPIC_API_KEY: 'sk-server-anthropic',
-  GOOGLE_API_KEY: 'server-google-key',
-  OLLAMA_BASE_URL: ollama.url,
-  PROVIDER_MAX_RETRIES: '0',
-});
-
-async function newToken(t: TestApp, who: SignedIn): Promise<{ token: string; id: string }> {
-  const res = await t.http().post('/api/profile/tokens').set(who.auth).send({ name: 'program' }).expect(201);
-  return { token: res.body.data.token, id: res.body.data.id };
-}
-
-function clientFor(t: TestApp, apiKey: string): OpenAI {
-  const { port } = t.app.getHttpServer().address() as AddressInfo;
-  return new OpenAI({ apiKey, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
+/** Every provider on its fake; no retries, so an upstream failure reaches the client at once. */
+const gatewayEnv = () => ({ ...upstreamEnv({ openai, anthropic, gemini, ollama }), PROVIDER_MAX_RETRIES: '0' });
 
 async function usageOf(t: TestApp, who: SignedIn) {
   return (await t.http().get('/api/usage').set(who.auth).expect(200)).body.data;
 }
-
-beforeAll(() => Promise.all(fakes.map((f) => f.start())));
-afterAll(() => Promise.all(fakes.map((f) => f.stop())));
-beforeEach(() => fakes.forEach((f) => f.reset()));
 
 describe('Gateway /v1 (e2e)', () => {
   let t: TestApp;
@@ -72,7 +41,7 @@ describe('Gateway /v1 (e2e)', () => {
     t = await createTestApp({
       listen: true,
       env: {
-        ...upstreamEnv(),
+        ...gatewayEnv(),
         LLM_BANNED_TERMS: 'forbidden,secret plan',
         LLM_MAX_PROMPT_CHARS: '2000',
         LLM_CACHE_ENABLED: 'true',
@@ -87,7 +56,7 @@ describe('Gateway /v1 (e2e)', () => {
   afterAll(() => t.close());
   // A token per test: each test gets the whole per-token rate limit.
   beforeEach(async () => {
-    client = clientFor(t, (await newToken(t, alice)).token);
+    client = await openaiClientWithNewToken(t, alice);
   });
 
   describe('completions over every provider', () => {
@@ -136,9 +105,8 @@ describe('Gateway /v1 (e2e)', () => {
     });
 
     it('ends the raw stream with data: [DONE] and sends no usage chunk unless asked', async () => {
-      const { port } = t.app.getHttpServer().address() as AddressInfo;
-      const token = (await newToken(t, alice)).token;
-      const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      const token = (await createApiToken(t, alice)).token;
+      const res = await fetch(`${gatewayUrl(t)}/chat/completions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }], stream: true }),
@@ -256,20 +224,20 @@ describe('Gateway /v1 (e2e)', () => {
 
   describe('errors as the SDK typed errors', () => {
     it('401 AuthenticationError for a wrong, a revoked or a session token', async () => {
-      const wrong = await rejection(clientFor(t, 'pk_not-a-real-token').chat.completions.create({ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }] }));
+      const wrong = await rejection(openaiClient(t, 'pk_not-a-real-token').chat.completions.create({ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }] }));
       expect(wrong).toBeInstanceOf(OpenAI.AuthenticationError);
       expect(wrong.status).toBe(401);
       expect(wrong.error).toMatchObject({ type: 'authentication_error', code: 'invalid_api_key', message: expect.any(String) });
 
-      const { token, id } = await newToken(t, alice);
-      const revocable = clientFor(t, token);
+      const { token, id } = await createApiToken(t, alice);
+      const revocable = openaiClient(t, token);
       await revocable.models.list();
       await t.http().delete(`/api/profile/tokens/${id}`).set(alice.auth).expect(200);
       const revoked = await rejection(revocable.models.list());
       expect(revoked).toBeInstanceOf(OpenAI.AuthenticationError);
 
       // A browser session is not a program's credential.
-      const session = await rejection(clientFor(t, alice.accessToken).models.list());
+      const session = await rejection(openaiClient(t, alice.accessToken).models.list());
       expect(session).toBeInstanceOf(OpenAI.AuthenticationError);
       expect(session.message).toMatch(/personal API token/);
       expect(openai.requests).toHaveLength(0);
@@ -291,13 +259,13 @@ describe('Gateway /v1 (e2e)', () => {
     });
 
     it('429 RateLimitError with Retry-After once a token passes its own limit (25/min here), other tokens unaffected', async () => {
-      const limited = clientFor(t, (await newToken(t, alice)).token);
+      const limited = await openaiClientWithNewToken(t, alice);
       for (let i = 0; i < 25; i++) await limited.models.list();
       const error = await rejection(limited.models.list());
       expect(error).toBeInstanceOf(OpenAI.RateLimitError);
       expect(Number(error.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(error.headers.get('x-ratelimit-limit')).toBe('25');
-      await clientFor(t, (await newToken(t, alice)).token).models.list();
+      await (await openaiClientWithNewToken(t, alice)).models.list();
     });
 
     it('400 BadRequestError naming the parameter for invalid requests; n>1 is refused', async () => {
@@ -319,7 +287,7 @@ describe('Gateway /v1 (e2e)', () => {
     });
 
     it('answers malformed JSON and unknown /v1 routes in OpenAI format too', async () => {
-      const { token } = await newToken(t, alice);
+      const { token } = await createApiToken(t, alice);
       const bad = await t.http().post('/v1/chat/completions').set('authorization', `Bearer ${token}`).set('content-type', 'application/json').send('{"model":');
       expect(bad.status).toBe(400);
       expect(bad.body).toEqual({ error: { message: 'Malformed JSON in request body', type: 'invalid_request_error', param: null, code: 'validation_error' } });
@@ -346,7 +314,7 @@ describe('Gateway /v1 (e2e)', () => {
   describe('abort', () => {
     it('a client that aborts a stream aborts the upstream call, recorded as cancelled', async () => {
       const me = await registerUser(t);
-      const mine = clientFor(t, (await newToken(t, me)).token);
+      const mine = await openaiClientWithNewToken(t, me);
       openai.script({ tokens: Array.from({ length: 50 }, (_, i) => `t${i} `), delayMs: 50 });
       const controller = new AbortController();
       const stream = await mine.chat.completions.create(
@@ -386,7 +354,7 @@ describe('Gateway /v1 (e2e)', () => {
   describe('usage', () => {
     it('records tokens and cost per call for the caller, beside chat usage', async () => {
       const me = await registerUser(t);
-      const mine = clientFor(t, (await newToken(t, me)).token);
+      const mine = await openaiClientWithNewToken(t, me);
       await mine.chat.completions.create({ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'private words 4711' }] });
       await mine.chat.completions.create({ model: 'claude-sonnet', messages: [{ role: 'user', content: 'hi' }], stream: true }).then(async (s) => {
         for await (const _ of s) void _;
@@ -419,7 +387,7 @@ describe('Gateway /v1 (e2e)', () => {
   describe('usage details', () => {
     it('records the cached prompt and reasoning tokens the provider reports, streamed or not', async () => {
       const me = await registerUser(t);
-      const mine = clientFor(t, (await newToken(t, me)).token);
+      const mine = await openaiClientWithNewToken(t, me);
       openai.script({ usage: { input: 20, output: 6 }, usageDetails: { cached: 16, reasoning: 2 } });
       await mine.chat.completions.create({ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'cache me' }] });
       const stream = await mine.chat.completions.create({ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'cache me again' }], stream: true });
@@ -442,14 +410,14 @@ describe('Gateway /v1 (e2e)', () => {
   describe('transcripts off (PERSIST_TRANSCRIPTS=false, the default)', () => {
     it('conversation endpoints answer 501 and a completion naming a conversation writes nothing', async () => {
       const me = await registerUser(t);
-      const { token } = await newToken(t, me);
+      const { token } = await createApiToken(t, me);
       const create = await t.http().post('/v1/conversations').set('authorization', `Bearer ${token}`).send({ title: 'x' });
       expect(create.status).toBe(501);
       expect(create.body).toEqual({ error: { message: expect.stringMatching(/PERSIST_TRANSCRIPTS/), type: 'invalid_request_error', param: null, code: 'not_implemented' } });
       const get = await t.http().get('/v1/conversations/8e2d1c7a-1111-4222-8333-944455556666').set('authorization', `Bearer ${token}`);
       expect(get.status).toBe(501);
 
-      const completion = await clientFor(t, token).chat.completions.create({
+      const completion = await openaiClient(t, token).chat.completions.create({
         model: 'gpt-5.4-mini',
         messages: [{ role: 'user', content: 'hi' }],
         conversation_id: '8e2d1c7a-1111-4222-8333-944455556666',
@@ -580,12 +548,12 @@ describe('Gateway transcripts on (PERSIST_TRANSCRIPTS=true)', () => {
   beforeAll(async () => {
     t = await createTestApp({
       listen: true,
-      env: { ...upstreamEnv(), PERSIST_TRANSCRIPTS: 'true', RATE_LIMITS: 'register=1000,profile.tokens=1000' },
+      env: { ...gatewayEnv(), PERSIST_TRANSCRIPTS: 'true', RATE_LIMITS: 'register=1000,profile.tokens=1000' },
     });
     prisma = t.app.get(PrismaService);
     alice = await registerUser(t);
-    token = (await newToken(t, alice)).token;
-    client = clientFor(t, token);
+    token = (await createApiToken(t, alice)).token;
+    client = openaiClient(t, token);
   });
   afterAll(() => t.close());
 
@@ -654,11 +622,11 @@ describe('Gateway transcripts on (PERSIST_TRANSCRIPTS=true)', () => {
   it("refuses another user's conversation with 404 and writes nothing", async () => {
     const { id } = await createConversation();
     const bob = await registerUser(t);
-    const bobClient = clientFor(t, (await newToken(t, bob)).token);
+    const bobClient = await openaiClientWithNewToken(t, bob);
     const error = await rejection(bobClient.chat.completions.create({ model: 'gpt-5.4-mini', messages: [{ role: 'user', content: 'hi' }], conversation_id: id } as never));
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
     expect(error.message).toMatch(/Conversation not found/);
-    const read = await t.http().get(`/v1/conversations/${id}`).set('authorization', `Bearer ${(await newToken(t, bob)).token}`);
+    const read = await t.http().get(`/v1/conversations/${id}`).set('authorization', `Bearer ${(await createApiToken(t, bob)).token}`);
     expect(read.status).toBe(404);
     expect(await prisma.message.count({ where: { threadId: id } })).toBe(0);
     expect(openai.requests).toHaveLength(0);

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { PrismaService } from '../src/infra/database/prisma.service';
 import { IMAGE_TOKENS } from '../src/modules/messages/context-builder';
 import { FakeOpenAI } from './fakes';
+import { upstreamEnv, useFakeUpstreams } from './support/gateway-clients';
 import { sse } from './support/sse';
 import { createTestApp, expectError, registerUser, SignedIn, TestApp } from './support/test-app';
 
@@ -10,25 +11,25 @@ import { createTestApp, expectError, registerUser, SignedIn, TestApp } from './s
 const PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 const PNG_URL = `data:image/png;base64,${PNG_BASE64}`;
 
+const openai = new FakeOpenAI();
+useFakeUpstreams(openai);
+
 /**
  * Images in thread messages (vision): validated and stored with the user message, sent to
  * the model in its provider's format (again with every later message while they fit the
  * context), listed with the message; refused with a 400 naming `images` otherwise.
  */
 describe('Messages with images (e2e)', () => {
-  const openai = new FakeOpenAI();
   let t: TestApp;
   let prisma: PrismaService;
   let port: number;
   let alice: SignedIn;
 
   beforeAll(async () => {
-    await openai.start();
     t = await createTestApp({
       listen: true,
       env: {
-        OPENAI_BASE_URL: `${openai.url}/v1`,
-        OPENAI_API_KEY: 'sk-server-openai',
+        ...upstreamEnv({ openai }),
         PROVIDER_RETRY_BASE_MS: '5',
         RATE_LIMITS: 'register=1000,threads.create=1000,messages.send=1000,messages.list=1000',
       },
@@ -37,11 +38,7 @@ describe('Messages with images (e2e)', () => {
     port = (t.app.getHttpServer().address() as AddressInfo).port;
     alice = await registerUser(t);
   });
-  afterAll(async () => {
-    await t.close();
-    await openai.stop();
-  });
-  beforeEach(() => openai.reset());
+  afterAll(() => t.close());
 
   const newThread = async () => (await t.http().post('/api/threads').set(alice.auth).send({ title: 'Pictures' }).expect(201)).body.data.thread.id as string;
   const send = (threadId: string, model: string, body: object) => t.http().post(`/api/threads/${threadId}/models/${model}/messages`).set(alice.auth).send(body);

@@ -7,7 +7,8 @@ import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { z } from 'zod';
 import { PrismaService } from '../src/infra/database/prisma.service';
 import { UsageService } from '../src/modules/usage/usage.service';
-import { FakeAnthropic, FakeOpenAI, FakeUpstream } from './fakes';
+import { FakeAnthropic, FakeOpenAI } from './fakes';
+import { createApiToken, gatewayUrl, openaiClient, openaiClientWithNewToken, rejection, upstreamEnv, useFakeUpstreams } from './support/gateway-clients';
 import { sse } from './support/sse';
 import { createTestApp, registerUser, SignedIn, TestApp } from './support/test-app';
 
@@ -20,7 +21,7 @@ import { createTestApp, registerUser, SignedIn, TestApp } from './support/test-a
 
 const openai = new FakeOpenAI();
 const anthropic = new FakeAnthropic();
-const fakes: FakeUpstream[] = [openai, anthropic];
+useFakeUpstreams(openai, anthropic);
 
 const WEATHER_CALL = { id: 'call_weather_1', name: 'get_weather', arguments: '{"city":"Paris"}' };
 const WEATHER_TOOL = {
@@ -31,19 +32,6 @@ const WEATHER_TOOL = {
   strict: true,
 };
 
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
-
-beforeAll(() => Promise.all(fakes.map((f) => f.start())));
-afterAll(() => Promise.all(fakes.map((f) => f.stop())));
-beforeEach(() => fakes.forEach((f) => f.reset()));
-
 describe('Responses API /v1/responses (e2e)', () => {
   let t: TestApp;
   let prisma: PrismaService;
@@ -52,28 +40,23 @@ describe('Responses API /v1/responses (e2e)', () => {
   let client: OpenAI;
   let baseURL: string;
 
-  const newToken = async (who: SignedIn) => (await t.http().post('/api/profile/tokens').set(who.auth).send({ name: 'program' }).expect(201)).body.data.token as string;
-  const clientFor = (apiKey: string) => new OpenAI({ apiKey, baseURL, maxRetries: 0 });
   const port = () => (t.app.getHttpServer().address() as AddressInfo).port;
 
   beforeAll(async () => {
     t = await createTestApp({
       listen: true,
       env: {
-        OPENAI_BASE_URL: `${openai.url}/v1`,
-        ANTHROPIC_BASE_URL: anthropic.url,
-        OPENAI_API_KEY: 'sk-server-openai',
-        ANTHROPIC_API_KEY: 'sk-server-anthropic',
+        ...upstreamEnv({ openai, anthropic }),
         PROVIDER_MAX_RETRIES: '0',
         LLM_BANNED_TERMS: 'forbidden',
         RATE_LIMITS: 'register=1000,profile.tokens=1000,gateway=1000',
       },
     });
     prisma = t.app.get(PrismaService);
-    baseURL = `http://127.0.0.1:${port()}/v1`;
+    baseURL = gatewayUrl(t);
     alice = await registerUser(t);
-    token = await newToken(alice);
-    client = clientFor(token);
+    token = (await createApiToken(t, alice)).token;
+    client = openaiClient(t, token);
   });
   afterAll(() => t.close());
 
@@ -261,7 +244,7 @@ describe('Responses API /v1/responses (e2e)', () => {
       const retrieved = await client.responses.retrieve(second.id);
       expect(retrieved).toEqual({ ...second, output_text: 'Ada' });
 
-      const bob = clientFor(await newToken(await registerUser(t)));
+      const bob = await openaiClientWithNewToken(t, await registerUser(t));
       const used = await rejection(bob.responses.create({ model: 'gpt-5.4-mini', previous_response_id: first.id, input: 'hi' }));
       expect(used).toBeInstanceOf(OpenAI.NotFoundError);
       expect(used.error).toMatchObject({ type: 'invalid_request_error', param: 'previous_response_id' });
@@ -283,7 +266,7 @@ describe('Responses API /v1/responses (e2e)', () => {
         { role: 'assistant', content: 'Hello, world!' },
         { role: 'user', content: 'Once more' },
       ]);
-      const bob = clientFor(await newToken(await registerUser(t)));
+      const bob = await openaiClientWithNewToken(t, await registerUser(t));
       const foreign = await rejection(bob.responses.create({ model: 'gpt-5.4-mini', input: [{ type: 'item_reference', id: first.output[0].id! }] }));
       expect(foreign).toBeInstanceOf(OpenAI.NotFoundError);
       expect(foreign.error).toMatchObject({ param: 'input.0.id' });
@@ -346,7 +329,7 @@ describe('Responses API /v1/responses (e2e)', () => {
       const missing = await rejection(client.responses.create({ model: 'gpt-0-imaginary', input: 'hi' }));
       expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
       expect(missing.error).toMatchObject({ type: 'invalid_request_error', code: 'model_not_found' });
-      const session = await rejection(clientFor(alice.accessToken).responses.create({ model: 'gpt-5.4-mini', input: 'hi' }));
+      const session = await rejection(openaiClient(t, alice.accessToken).responses.create({ model: 'gpt-5.4-mini', input: 'hi' }));
       expect(session).toBeInstanceOf(OpenAI.AuthenticationError);
     });
 
@@ -378,7 +361,7 @@ describe('Responses API /v1/responses (e2e)', () => {
 
     it('a client that aborts a stream aborts the upstream call, recorded as cancelled', async () => {
       const me = await registerUser(t);
-      const mine = clientFor(await newToken(me));
+      const mine = await openaiClientWithNewToken(t, me);
       openai.script({ tokens: Array.from({ length: 50 }, (_, i) => `t${i} `), delayMs: 50 });
       const controller = new AbortController();
       const stream = await mine.responses.create({ model: 'gpt-5.4-mini', input: 'long answer', stream: true }, { signal: controller.signal });
@@ -402,7 +385,7 @@ describe('Responses API /v1/responses (e2e)', () => {
 
   it('records usage like chat completions: source gateway, per model, with the token', async () => {
     const me = await registerUser(t);
-    const mine = clientFor(await newToken(me));
+    const mine = await openaiClientWithNewToken(t, me);
     await mine.responses.create({ model: 'gpt-5.4-mini', input: 'hi' });
     for await (const _ of await mine.responses.create({ model: 'claude-sonnet', input: 'hi', stream: true })) void _;
     await t.app.get(UsageService).flush();

@@ -1,49 +1,24 @@
 import { FakeAnthropic } from '../../../../test/fakes/fake-anthropic';
-import { CompletionRequest, StreamChunk } from '../model-provider';
+import { providerHarness, WEATHER } from '../../../../test/support/provider-harness';
 import { AnthropicProvider, JSON_ANSWER_TOOL } from './anthropic.provider';
 
 const fake = new FakeAnthropic();
-let provider: AnthropicProvider;
-const signal = () => new AbortController().signal;
-const ask = (extra: Partial<CompletionRequest> = {}): CompletionRequest => ({
-  model: 'claude-sonnet-5-5',
-  apiKey: 'sk-ant-test',
-  messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
-  ...extra,
-});
-const WEATHER = {
-  name: 'get_weather',
-  description: 'Current weather of a city',
-  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
-};
+const { provider, ask, collect, signal } = providerHarness(fake, (url) => new AnthropicProvider(url), { model: 'claude-sonnet-5-5', apiKey: 'sk-ant-test' });
 const CALLS = [
   { id: 'toolu_01', name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' },
   { id: 'toolu_02', name: 'get_weather', arguments: '{"city":"Lyon"}' },
 ];
 
-async function collect(request: CompletionRequest): Promise<StreamChunk[]> {
-  const chunks: StreamChunk[] = [];
-  for await (const chunk of provider.stream(request, signal())) chunks.push(chunk);
-  return chunks;
-}
-
-beforeAll(async () => {
-  await fake.start();
-  provider = new AnthropicProvider(fake.url);
-});
-afterAll(() => fake.stop());
-beforeEach(() => fake.reset());
-
 describe('AnthropicProvider', () => {
   it('declares tools, response formats and images', () => {
-    expect(provider.features).toEqual({ tools: true, responseFormat: true, images: true });
+    expect(provider().features).toEqual({ tools: true, responseFormat: true, images: true });
   });
 
   it('sends tools and each tool choice in Anthropic form', async () => {
-    await provider.complete(ask({ tools: [WEATHER], toolChoice: 'required', parallelToolCalls: false }), signal());
-    await provider.complete(ask({ tools: [WEATHER], toolChoice: { name: 'get_weather' } }), signal());
-    await provider.complete(ask({ tools: [WEATHER], toolChoice: 'none' }), signal());
-    await provider.complete(ask({ tools: [{ name: 'now' }] }), signal());
+    await provider().complete(ask({ tools: [WEATHER], toolChoice: 'required', parallelToolCalls: false }), signal());
+    await provider().complete(ask({ tools: [WEATHER], toolChoice: { name: 'get_weather' } }), signal());
+    await provider().complete(ask({ tools: [WEATHER], toolChoice: 'none' }), signal());
+    await provider().complete(ask({ tools: [{ name: 'now' }] }), signal());
     const bodies = fake.requests.map((r) => r.body);
     expect(bodies[0].tools).toEqual([
       { name: 'get_weather', description: 'Current weather of a city', input_schema: WEATHER.parameters },
@@ -67,7 +42,7 @@ describe('AnthropicProvider', () => {
     expect(deltas.filter((d) => d.index === 0).slice(1).every((d) => !('id' in d) && d.arguments)).toBe(true);
     expect(chunks.at(-1)).toMatchObject({ type: 'done', finishReason: 'tool_calls' });
 
-    const result = await provider.complete(ask({ tools: [WEATHER] }), signal());
+    const result = await provider().complete(ask({ tools: [WEATHER] }), signal());
     expect(result.toolCalls).toEqual(CALLS);
     expect(result.text).toBe('Let me check.');
     expect(result.finishReason).toBe('tool_calls');
@@ -75,13 +50,13 @@ describe('AnthropicProvider', () => {
 
   it('gives a call without parameters "{}" as its arguments', async () => {
     fake.script({ tokens: [], toolCalls: [{ id: 'toolu_09', name: 'now', arguments: '' }] });
-    const result = await provider.complete(ask({ tools: [{ name: 'now' }] }), signal());
+    const result = await provider().complete(ask({ tools: [{ name: 'now' }] }), signal());
     expect(result.toolCalls).toEqual([{ id: 'toolu_09', name: 'now', arguments: '{}' }]);
     expect(result.text).toBe('');
   });
 
   it('sends a tool round trip as tool_use and merged tool_result blocks', async () => {
-    await provider.complete(
+    await provider().complete(
       ask({
         tools: [WEATHER],
         messages: [
@@ -121,7 +96,7 @@ describe('AnthropicProvider', () => {
   it('forces a json_schema answer through a tool and streams its input out as text', async () => {
     const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] };
     fake.script({ tokens: [], toolCalls: [{ id: 'toolu_07', name: JSON_ANSWER_TOOL, arguments: '{"answer":"forty-two"}' }] });
-    const result = await provider.complete(
+    const result = await provider().complete(
       ask({ responseFormat: { type: 'json_schema', name: 'reply', schema, description: 'The reply' } }),
       signal(),
     );
@@ -134,19 +109,19 @@ describe('AnthropicProvider', () => {
   });
 
   it('forces json_object through a permissive tool, and lets the caller\'s own tools compete', async () => {
-    await provider.complete(ask({ responseFormat: { type: 'json_object' } }), signal());
+    await provider().complete(ask({ responseFormat: { type: 'json_object' } }), signal());
     expect(fake.requests[0].body.tools).toEqual([
       expect.objectContaining({ name: JSON_ANSWER_TOOL, input_schema: { type: 'object', additionalProperties: true } }),
     ]);
     fake.script({ tokens: [], toolCalls: [CALLS[0]] });
-    const result = await provider.complete(ask({ tools: [WEATHER], responseFormat: { type: 'json_object' } }), signal());
+    const result = await provider().complete(ask({ tools: [WEATHER], responseFormat: { type: 'json_object' } }), signal());
     expect(fake.requests[1].body.tools.map((t: { name: string }) => t.name)).toEqual(['get_weather', JSON_ANSWER_TOOL]);
     expect(fake.requests[1].body.tool_choice).toEqual({ type: 'any' });
     expect(result).toMatchObject({ finishReason: 'tool_calls', toolCalls: [CALLS[0]] });
   });
 
   it('sends images as base64 image blocks after the text', async () => {
-    await provider.complete(
+    await provider().complete(
       ask({ messages: [{ role: 'user', content: 'What is this?', images: [{ mediaType: 'image/png', data: 'iVBORw0KGgo=' }] }] }),
       signal(),
     );
@@ -163,14 +138,14 @@ describe('AnthropicProvider', () => {
 
   it('reports cache reads as cached input tokens, counted into the input as OpenAI does', async () => {
     fake.script({ usage: { input: 12, output: 4 }, cacheReadTokens: 100 });
-    const result = await provider.complete(ask(), signal());
+    const result = await provider().complete(ask(), signal());
     expect(result.usage).toEqual({ inputTokens: 112, outputTokens: 4, cachedInputTokens: 100 });
     expect(result.text).toBe('Hello, world!');
     expect(result.finishReason).toBe('stop');
   });
 
   it('keeps a plain chat as plain string turns', async () => {
-    await provider.complete(ask(), signal());
+    await provider().complete(ask(), signal());
     expect(fake.requests[0].body).toMatchObject({ messages: [{ role: 'user', content: 'What is the weather in Paris?' }], stream: true });
     expect(fake.requests[0].body).not.toHaveProperty('tools');
     expect(fake.requests[0].body).not.toHaveProperty('tool_choice');

@@ -1,50 +1,25 @@
 import { FakeGemini } from '../../../../test/fakes/fake-gemini';
-import { CompletionRequest, StreamChunk } from '../model-provider';
+import { providerHarness, WEATHER } from '../../../../test/support/provider-harness';
 import { GoogleProvider } from './google.provider';
 
 const fake = new FakeGemini();
-let provider: GoogleProvider;
-const signal = () => new AbortController().signal;
-const ask = (extra: Partial<CompletionRequest> = {}): CompletionRequest => ({
-  model: 'gemini-2.5-flash',
-  apiKey: 'gm-test',
-  messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
-  ...extra,
-});
-const WEATHER = {
-  name: 'get_weather',
-  description: 'Current weather of a city',
-  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
-};
+const { provider, ask, collect, signal } = providerHarness(fake, (url) => new GoogleProvider(url), { model: 'gemini-2.5-flash', apiKey: 'gm-test' });
 const CALLS = [
   { id: 'fc-1', name: 'get_weather', arguments: '{"city":"Paris"}' },
   { id: 'fc-2', name: 'get_weather', arguments: '{"city":"Lyon"}' },
 ];
 
-async function collect(request: CompletionRequest): Promise<StreamChunk[]> {
-  const chunks: StreamChunk[] = [];
-  for await (const chunk of provider.stream(request, signal())) chunks.push(chunk);
-  return chunks;
-}
-
-beforeAll(async () => {
-  await fake.start();
-  provider = new GoogleProvider(fake.url);
-});
-afterAll(() => fake.stop());
-beforeEach(() => fake.reset());
-
 describe('GoogleProvider', () => {
   it('declares tools, response formats and images', () => {
-    expect(provider.features).toEqual({ tools: true, responseFormat: true, images: true });
+    expect(provider().features).toEqual({ tools: true, responseFormat: true, images: true });
   });
 
   it('sends function declarations and each tool choice as a function calling mode', async () => {
-    await provider.complete(ask({ tools: [WEATHER], toolChoice: 'required' }), signal());
-    await provider.complete(ask({ tools: [WEATHER], toolChoice: { name: 'get_weather' } }), signal());
-    await provider.complete(ask({ tools: [WEATHER], toolChoice: 'none' }), signal());
-    await provider.complete(ask({ tools: [WEATHER], toolChoice: 'auto' }), signal());
-    await provider.complete(ask({ tools: [{ name: 'now' }] }), signal());
+    await provider().complete(ask({ tools: [WEATHER], toolChoice: 'required' }), signal());
+    await provider().complete(ask({ tools: [WEATHER], toolChoice: { name: 'get_weather' } }), signal());
+    await provider().complete(ask({ tools: [WEATHER], toolChoice: 'none' }), signal());
+    await provider().complete(ask({ tools: [WEATHER], toolChoice: 'auto' }), signal());
+    await provider().complete(ask({ tools: [{ name: 'now' }] }), signal());
     const bodies = fake.requests.map((r) => r.body);
     expect(fake.requests[0].path).toMatch(/:streamGenerateContent\?alt=sse$/);
     expect(bodies[0].tools).toEqual([
@@ -68,19 +43,19 @@ describe('GoogleProvider', () => {
       { type: 'tool_call', index: 1, id: 'fc-2', name: 'get_weather', arguments: '{"city":"Lyon"}' },
       { type: 'done', finishReason: 'tool_calls', usage: { inputTokens: 12, outputTokens: 2 } },
     ]);
-    const result = await provider.complete(ask({ tools: [WEATHER] }), signal());
+    const result = await provider().complete(ask({ tools: [WEATHER] }), signal());
     expect(result).toMatchObject({ text: 'Let me check.', finishReason: 'tool_calls', toolCalls: CALLS });
   });
 
   it('gives a call Gemini sent without an id a generated one', async () => {
     fake.script({ tokens: [], toolCalls: [{ id: '', name: 'now', arguments: '{}' }] });
-    const result = await provider.complete(ask({ tools: [{ name: 'now' }] }), signal());
+    const result = await provider().complete(ask({ tools: [{ name: 'now' }] }), signal());
     expect(result.toolCalls).toEqual([{ id: expect.stringMatching(/^call_[0-9a-f]{24}$/), name: 'now', arguments: '{}' }]);
     expect(result.text).toBe('');
   });
 
   it('sends a tool round trip as functionCall and merged functionResponse parts', async () => {
-    await provider.complete(
+    await provider().complete(
       ask({
         tools: [WEATHER],
         messages: [
@@ -116,7 +91,7 @@ describe('GoogleProvider', () => {
   });
 
   it('signs replayed calls for Gemini 3 with the documented placeholder', async () => {
-    await provider.complete(
+    await provider().complete(
       ask({
         model: 'gemini-3-pro-preview',
         messages: [
@@ -136,9 +111,9 @@ describe('GoogleProvider', () => {
 
   it('asks for JSON, with the schema for json_schema', async () => {
     const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] };
-    await provider.complete(ask({ responseFormat: { type: 'json_schema', name: 'reply', schema } }), signal());
-    await provider.complete(ask({ responseFormat: { type: 'json_object' } }), signal());
-    await provider.complete(ask({ responseFormat: { type: 'text' } }), signal());
+    await provider().complete(ask({ responseFormat: { type: 'json_schema', name: 'reply', schema } }), signal());
+    await provider().complete(ask({ responseFormat: { type: 'json_object' } }), signal());
+    await provider().complete(ask({ responseFormat: { type: 'text' } }), signal());
     const [schemaBody, objectBody, textBody] = fake.requests.map((r) => r.body);
     expect(schemaBody.generationConfig).toMatchObject({ responseMimeType: 'application/json', responseJsonSchema: schema });
     expect(objectBody.generationConfig.responseMimeType).toBe('application/json');
@@ -147,7 +122,7 @@ describe('GoogleProvider', () => {
   });
 
   it('sends images as inlineData parts after the text', async () => {
-    await provider.complete(
+    await provider().complete(
       ask({ messages: [{ role: 'user', content: 'What is this?', images: [{ mediaType: 'image/jpeg', data: '/9j/4AAQ' }] }] }),
       signal(),
     );
@@ -158,7 +133,7 @@ describe('GoogleProvider', () => {
 
   it('passes cached and thinking token counts through, thinking counted as output', async () => {
     fake.script({ usage: { input: 120, output: 4 }, cachedTokens: 100, thoughtsTokens: 30 });
-    const result = await provider.complete(ask(), signal());
+    const result = await provider().complete(ask(), signal());
     expect(result).toMatchObject({ text: 'Hello, world!', finishReason: 'stop' });
     expect(result.usage).toEqual({ inputTokens: 120, outputTokens: 34, cachedInputTokens: 100, reasoningTokens: 30 });
     expect(result.toolCalls).toBeUndefined();
