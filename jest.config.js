@@ -20,8 +20,9 @@ const common = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
 };
 module.exports = {
-  // Booting the app (PGlite initdb, Prisma's WASM compiler) takes a few seconds per suite.
-  testTimeout: 30000,
+  // Booting the app (PGlite initdb, every migration, Prisma's WASM compiler) takes a few
+  // seconds per suite on an idle machine and several times that on a busy 2-core one.
+  testTimeout: 60000,
   projects: [
     { ...common, displayName: 'unit', rootDir: 'src', testRegex: '.*\\.spec\\.ts$' },
     { ...common, displayName: 'e2e', rootDir: 'test', testRegex: '.*\\.e2e-spec\\.ts$' },

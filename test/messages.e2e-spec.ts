@@ -45,8 +45,8 @@ describe('Messages (e2e)', () => {
   });
 
   const newThread = async (who = alice) => (await t.http().post('/api/threads').set(who.auth).send({ title: 'T' }).expect(201)).body.data.thread.id as string;
-  const send = (threadId: string, model: string, content: string, extra: object = {}) =>
-    t.http().post(`/api/threads/${threadId}/models/${model}/messages`).set(auth).send({ content, ...extra });
+  const send = (threadId: string, model: string, content: string, extra: object = {}, who?: SignedIn) =>
+    t.http().post(`/api/threads/${threadId}/models/${model}/messages`).set(who?.auth ?? auth).send({ content, ...extra });
 
   it('answers without streaming in seed 001 shape and stores both messages once', async () => {
     const threadId = await newThread();
@@ -64,6 +64,23 @@ describe('Messages (e2e)', () => {
     expect(rows[1]).toMatchObject({ promptTokens: 12, completionTokens: 4, finishReason: 'stop', modelId: 'gpt-5.5' });
     expect(Number(rows[1].cost)).toBeCloseTo((12 * 0.0025 + 4 * 0.01) / 1000, 8);
     expect(rows[1].latencyMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("moves its thread to the top of the list: the thread's updatedAt follows its newest message, never backwards", async () => {
+    const who = await registerUser(t);
+    const older = await newThread(who);
+    await newThread(who);
+    const before = (await prisma.thread.findUniqueOrThrow({ where: { id: older } })).updatedAt;
+    await send(older, 'gpt-5.5', 'Bring me back', {}, who).expect(200);
+    const newest = await prisma.message.findFirstOrThrow({ where: { threadId: older }, orderBy: { createdAt: 'desc' } });
+    const thread = await prisma.thread.findUniqueOrThrow({ where: { id: older } });
+    expect(thread.updatedAt.getTime()).toBe(newest.createdAt.getTime());
+    expect(thread.updatedAt.getTime()).toBeGreaterThan(before.getTime());
+    const list = await t.http().get('/api/threads').set(who.auth).expect(200);
+    expect(list.body.data.threads[0].id).toBe(older);
+    // A message written with an older time (a late finalisation) leaves it where it is.
+    await prisma.message.create({ data: { threadId: older, modelId: 'gpt-5.5', role: 'assistant', content: 'late', createdAt: new Date('2020-01-01') } });
+    expect((await prisma.thread.findUniqueOrThrow({ where: { id: older } })).updatedAt).toEqual(thread.updatedAt);
   });
 
   it('streams message_start, tokens, message_complete and close with ids and proxy-safe headers', async () => {

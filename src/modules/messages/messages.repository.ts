@@ -36,13 +36,9 @@ export function storedImages(images: ImageInput[]): Prisma.InputJsonValue | unde
 export class MessagesRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** Inserts a message and moves the thread's updatedAt, in one transaction. */
-  async insert(data: Prisma.MessageUncheckedCreateInput): Promise<Message> {
-    const [message] = await this.prisma.$transaction([
-      this.prisma.message.create({ data }),
-      this.prisma.thread.update({ where: { id: data.threadId }, data: { updatedAt: new Date() } }),
-    ]);
-    return message;
+  /** Inserts a message: one statement (a trigger moves the thread's updatedAt with it). */
+  insert(data: Prisma.MessageUncheckedCreateInput): Promise<Message> {
+    return this.prisma.message.create({ data });
   }
 
   /**
