@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, request } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,12 +12,19 @@ export const TOKENS = ['Hello', ',', ' world', '!'];
 export const TEXT = TOKENS.join('');
 
 /**
- * The upstream, no artificial delay: SSE chunks (content, finish, usage, [DONE]) for a
- * streaming chat completion, a plain `chat.completion` otherwise. Parley's OpenAI provider
- * always streams, so through Parley it always gets SSE.
+ * The upstream: SSE chunks (content, finish, usage, [DONE]) for a streaming chat completion,
+ * a plain `chat.completion` otherwise. Parley's OpenAI provider always streams to it from
+ * the chat path; its /v1 gateway forwards non-streaming requests as non-streaming.
+ * By default a stream is written at once; `setStreaming({ tokens, intervalMs })` paces the
+ * streams that follow instead (first token at once, then one every intervalMs), so that many
+ * stay open at the same time. `inFlight()` counts requests not yet answered in full.
  */
-export async function startUpstream() {
+export async function startUpstream({ keepAliveTimeout } = {}) {
+  let streaming = { tokens: TOKENS, intervalMs: 0 };
+  let inFlight = 0;
   const server = createServer((req, res) => {
+    inFlight++;
+    res.on('close', () => inFlight--);
     let raw = '';
     req.on('data', (c) => (raw += c));
     req.on('end', () => {
@@ -24,75 +32,124 @@ export async function startUpstream() {
         res.writeHead(404, { 'content-type': 'application/json' });
         return res.end(JSON.stringify({ error: { message: 'not found' } }));
       }
-      const usage = { prompt_tokens: 5, completion_tokens: TOKENS.length, total_tokens: 5 + TOKENS.length };
+      const stream = JSON.parse(raw || '{}').stream;
+      const { tokens, intervalMs } = stream ? streaming : { tokens: TOKENS };
+      const usage = { prompt_tokens: 5, completion_tokens: tokens.length, total_tokens: 5 + tokens.length };
       const head = { id: 'c', created: 0, model: 'm' };
-      if (!JSON.parse(raw || '{}').stream) {
+      if (!stream) {
         const body = JSON.stringify({ ...head, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: TEXT }, finish_reason: 'stop' }], usage });
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         return res.end(body);
       }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       const chunk = (choices, extra = {}) => `data: ${JSON.stringify({ ...head, object: 'chat.completion.chunk', choices, ...extra })}\n\n`;
-      for (const t of TOKENS) res.write(chunk([{ index: 0, delta: { content: t }, finish_reason: null }]));
-      res.write(chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]));
-      res.write(chunk([], { usage }));
-      res.end('data: [DONE]\n\n');
+      const frames = tokens.map((t) => chunk([{ index: 0, delta: { content: t }, finish_reason: null }]));
+      const end = () => res.end(chunk([{ index: 0, delta: {}, finish_reason: 'stop' }]) + chunk([], { usage }) + 'data: [DONE]\n\n');
+      if (!intervalMs) {
+        for (const f of frames) res.write(f);
+        return end();
+      }
+      let next = 0;
+      res.write(frames[next++]);
+      const timer = setInterval(() => {
+        if (next < frames.length) return void res.write(frames[next++]);
+        clearInterval(timer);
+        end();
+      }, intervalMs);
+      res.on('close', () => clearInterval(timer));
     });
   });
+  // Longer than any client's idle keep-alive, so a reused socket is never closed under a request.
+  if (keepAliveTimeout) server.keepAliveTimeout = keepAliveTimeout;
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { port: server.address().port, close: () => server.close() };
+  return {
+    port: server.address().port,
+    close: () => server.close(),
+    /** `{ tokens: string[], intervalMs }` for the streams that follow. */
+    setStreaming: (profile) => (streaming = { ...streaming, ...profile }),
+    inFlight: () => inFlight,
+  };
+}
+
+/** A TCP port free right now on 127.0.0.1. */
+export async function freePort() {
+  const server = createNetServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /**
  * The built app (dist/main.js) in production mode on an embedded database in a temp dir,
  * or on PostgreSQL with BENCH_DATABASE_URL; BENCH_NODE_ARGS (e.g. --cpu-prof) go to node.
  * Resolves once /healthz answers; the app is stopped whatever way this process ends.
+ * Options: `databaseUrl` (null: embedded, whatever BENCH_DATABASE_URL says), `logLevel`
+ * (null: the app's default), extra `env`, `command` put before node (e.g. taskset -c 0),
+ * `stdout`/`stderr` (stdio entries, e.g. a log file's descriptor), and `label` and `log`
+ * (the file they write to) to name the app when it fails, and `appDir` (another built
+ * checkout, e.g. a baseline commit; default: this one).
  */
-export async function startApp(upstreamPort, rateLimits) {
-  const port = 3900 + Math.floor(Math.random() * 90);
-  const app = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'dist/main.js'], {
+export async function startApp(upstreamPort, rateLimits, options = {}) {
+  const { databaseUrl = process.env.BENCH_DATABASE_URL, logLevel = 'warn', env = {}, command = [], stdout = 'ignore', stderr = 'inherit', label = 'app', log, appDir = '.' } = options;
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+  const nodeArgs = [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(appDir, 'dist/main.js')];
+  const [file, ...args] = [...command, process.execPath, ...nodeArgs];
+  const app = spawn(file, args, {
     env: {
       ...process.env,
       NODE_ENV: 'production',
       PORT: String(port),
       HOST: '127.0.0.1',
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-bench-')),
-      ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL, MIGRATE_ON_START: 'true' } : {}),
+      DATA_DIR: dataDir,
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl, MIGRATE_ON_START: 'true' } : { DATABASE_URL: '' }),
       JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
       ENCRYPTION_KEY: 'e'.repeat(64),
       ALLOW_REGISTRATION: 'true',
       OPENAI_BASE_URL: `http://127.0.0.1:${upstreamPort}/v1`,
       OPENAI_API_KEY: 'sk-bench',
       OLLAMA_ENABLED: 'false',
-      LOG_LEVEL: 'warn',
+      ...(logLevel ? { LOG_LEVEL: logLevel } : { LOG_LEVEL: '' }),
       RATE_LIMITS: rateLimits,
+      ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', stdout, stderr],
+    cwd: appDir,
   });
   let stopping = false;
+  // The embedded database (tens of MB) goes once the app has exited.
+  const exited = once(app, 'exit').then(() => rmSync(dataDir, { recursive: true, force: true }));
   process.on('exit', () => app.kill('SIGTERM'));
   app.on('exit', (code, signal) => {
     if (!stopping) {
-      console.error(`app exited early (code ${code}, signal ${signal})`);
+      const tail = log ? `; the end of its output (${log}):\n${readFileSync(log, 'utf8').slice(-1500)}` : '';
+      console.error(`${label} exited early (code ${code}, signal ${signal})${tail}`);
       process.exit(1);
     }
   });
-  for (let i = 0; ; i++) {
+  // A fresh embedded database takes a while (over 20 s on one CPU).
+  for (const started = Date.now(); ; await new Promise((r) => setTimeout(r, 100))) {
     try {
       if ((await call(port, 'GET', '/healthz')).status === 200) break;
     } catch {
-      if (i > 300) throw new Error('app did not start');
+      if (Date.now() - started > 120_000) {
+        stopping = true;
+        app.kill('SIGKILL');
+        throw new Error('app did not answer /healthz within 120 s');
+      }
     }
-    await new Promise((r) => setTimeout(r, 100));
   }
   return {
     port,
     /** The app's process (its `exit` event, its signals). */
     child: app,
+    /** Sends the signal; resolves once the process has exited (and its data directory is gone). */
     stop: (signal = 'SIGTERM') => {
       stopping = true;
-      app.kill(signal);
+      if (app.exitCode === null && app.signalCode === null) app.kill(signal);
+      return exited;
     },
   };
 }
@@ -118,11 +175,28 @@ export function call(port, method, path, { headers = {}, body, agent } = {}) {
   });
 }
 
+let users = 0;
 /** Registers a fresh user; returns its session cookie header. */
 export async function registerUser(port) {
-  const res = await call(port, 'POST', '/api/register', { body: { username: `bench${Date.now()}@example.com`, password: 'bench-password-123' } });
+  const username = `bench${Date.now()}-${process.pid}-${users++}@example.com`;
+  const res = await call(port, 'POST', '/api/register', { body: { username, password: 'bench-password-123' } });
   if (res.status !== 201) throw new Error(`register: ${res.status} ${res.text.slice(0, 200)}`);
   return (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+}
+
+/** A personal API token (pk_…) of the signed-in user, for /v1. */
+export async function createToken(port, cookie) {
+  const res = await call(port, 'POST', '/api/profile/tokens', { headers: { cookie }, body: { name: 'bench' } });
+  const token = res.status === 201 ? JSON.parse(res.text).data?.token : undefined;
+  if (!token?.startsWith('pk_')) throw new Error(`token: ${res.status} ${res.text.slice(0, 200)}`);
+  return token;
+}
+
+/** A new chat thread of the signed-in user; returns its id. */
+export async function createThread(port, cookie, title = 'bench') {
+  const res = await call(port, 'POST', '/api/threads', { headers: { cookie }, body: { title } });
+  if (res.status !== 201) throw new Error(`thread: ${res.status} ${res.text.slice(0, 200)}`);
+  return JSON.parse(res.text).data.thread.id;
 }
 
 export const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
