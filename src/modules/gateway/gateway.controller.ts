@@ -1,4 +1,4 @@
-import { applyDecorators, Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiHeader, ApiOperation, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { isUUID } from 'class-validator';
 import type { Response } from 'express';
@@ -7,15 +7,15 @@ import { AuthUser, CurrentUser } from '../../common/decorators/current-user.deco
 import { Scopes } from '../../common/decorators/scopes.decorator';
 import { AppException } from '../../common/errors/app.exception';
 import { ErrorCode } from '../../common/errors/error-codes';
-import { createValidationPipe } from '../../common/errors/validation';
 import { RawResponse } from '../../common/http/envelope';
 import { IdParamDto } from '../../common/http/params.dto';
-import { abortOnDisconnect } from '../../common/http/sse';
+import { answerModelCall } from './answer-model-call';
+import { ApiOpenAIErrors, OpenAIBody } from './openai-route.decorators';
 import { ConcurrencyLimiter } from '../../common/throttling/concurrency-limiter';
 import { RateLimit } from '../../common/throttling/rate-limits';
 import { CreateThreadDto } from '../threads/threads.dto';
 import { sseMediaType } from '../../common/openapi/sse';
-import { ChatCompletionChunkDto, ChatCompletionDto, ChatCompletionRequestDto, ConversationDto, GatewayModelDto, GatewayModelListDto, ImagePartDto, NamedToolChoiceDto, NamedToolChoiceFunctionDto, OpenAIErrorDto, TextPartDto } from './gateway.dto';
+import { ChatCompletionChunkDto, ChatCompletionDto, ChatCompletionRequestDto, ConversationDto, GatewayModelDto, GatewayModelListDto, ImagePartDto, NamedToolChoiceDto, NamedToolChoiceFunctionDto, TextPartDto } from './gateway.dto';
 import { GatewayService } from './gateway.service';
 import { PersonalTokenGuard } from './personal-token.guard';
 
@@ -26,11 +26,6 @@ function conversationHeader(value: string | undefined): string | undefined {
   return value;
 }
 
-const ApiOpenAIErrors = (...statuses: HttpStatus[]) =>
-  applyDecorators(...statuses.map((status) => ApiResponse({ status, description: "OpenAI's error format", type: OpenAIErrorDto })));
-
-/** Unknown OpenAI parameters are dropped, not refused: programs send many that Parley does not map. */
-const GatewayBody = () => Body(createValidationPipe({ forbidUnknownFields: false, expectedType: ChatCompletionRequestDto }));
 
 @ApiTags('gateway')
 @ApiBearerAuth()
@@ -78,22 +73,16 @@ export class GatewayController {
   @ApiOpenAIErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.UNPROCESSABLE_ENTITY, HttpStatus.BAD_GATEWAY, HttpStatus.GATEWAY_TIMEOUT)
   async chatCompletions(
     @CurrentUser() user: AuthUser,
-    // Readonly<…> keeps the global pipe (which refuses unknown fields) off this body; GatewayBody validates it.
-    @GatewayBody() dto: Readonly<ChatCompletionRequestDto>,
+    @OpenAIBody(ChatCompletionRequestDto) dto: Readonly<ChatCompletionRequestDto>,
     @Headers('x-conversation-id') conversationIdHeader: string | undefined,
     @Res() res: Response,
   ): Promise<void> {
     const conversationId = dto.conversation_id ?? conversationHeader(conversationIdHeader);
     this.limiter.holdCall(user, res);
-    const signal = abortOnDisconnect(res);
-    try {
-      if (dto.stream) return await this.gateway.stream(user, dto, conversationId, res, signal);
-      const completion: ChatCompletion = await this.gateway.complete(user, dto, conversationId, signal);
-      res.status(HttpStatus.OK).json(completion);
-    } catch (error) {
-      // The client left (its call is recorded as cancelled): nobody to answer, nothing to report.
-      if (!signal.aborted) throw error;
-    }
+    await answerModelCall<ChatCompletion>(res, dto.stream, {
+      stream: (signal) => this.gateway.stream(user, dto, conversationId, res, signal),
+      complete: (signal) => this.gateway.complete(user, dto, conversationId, signal),
+    });
   }
 
   @Get('models/:model')

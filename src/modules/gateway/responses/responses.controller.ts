@@ -1,16 +1,15 @@
-import { applyDecorators, Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpStatus, Param, Post, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response as HttpResponse } from 'express';
 import type { Response } from 'openai/resources/responses/responses';
 import { AuthUser, CurrentUser } from '../../../common/decorators/current-user.decorator';
 import { Scopes } from '../../../common/decorators/scopes.decorator';
-import { createValidationPipe } from '../../../common/errors/validation';
 import { RawResponse } from '../../../common/http/envelope';
-import { abortOnDisconnect } from '../../../common/http/sse';
+import { answerModelCall } from '../answer-model-call';
 import { sseMediaType, sseModels } from '../../../common/openapi/sse';
 import { ConcurrencyLimiter } from '../../../common/throttling/concurrency-limiter';
 import { RateLimit } from '../../../common/throttling/rate-limits';
-import { OpenAIErrorDto } from '../gateway.dto';
+import { ApiOpenAIErrors, OpenAIBody } from '../openai-route.decorators';
 import { PersonalTokenGuard } from '../personal-token.guard';
 import {
   CreateResponseRequestDto,
@@ -25,11 +24,6 @@ import {
 } from './responses.dto';
 import { ResponsesService } from './responses.service';
 
-const ApiOpenAIErrors = (...statuses: HttpStatus[]) =>
-  applyDecorators(...statuses.map((status) => ApiResponse({ status, description: "OpenAI's error format", type: OpenAIErrorDto })));
-
-/** Unknown OpenAI parameters are dropped, not refused: programs send many that Parley does not map. */
-const ResponsesBody = () => Body(createValidationPipe({ forbidUnknownFields: false, expectedType: CreateResponseRequestDto }));
 
 /** OpenAI's Responses API (`/v1/responses`), with the same credentials, scopes and limits as /v1/chat/completions. */
 @ApiTags('gateway')
@@ -75,20 +69,14 @@ export class ResponsesController {
   @ApiOpenAIErrors(HttpStatus.BAD_REQUEST, HttpStatus.NOT_FOUND, HttpStatus.UNPROCESSABLE_ENTITY, HttpStatus.BAD_GATEWAY, HttpStatus.GATEWAY_TIMEOUT)
   async create(
     @CurrentUser() user: AuthUser,
-    // Readonly<…> keeps the global pipe (which refuses unknown fields) off this body; ResponsesBody validates it.
-    @ResponsesBody() dto: Readonly<CreateResponseRequestDto>,
+    @OpenAIBody(CreateResponseRequestDto) dto: Readonly<CreateResponseRequestDto>,
     @Res() res: HttpResponse,
   ): Promise<void> {
     this.limiter.holdCall(user, res);
-    const signal = abortOnDisconnect(res);
-    try {
-      if (dto.stream) return await this.responses.stream(user, dto, res, signal);
-      const response: Response = await this.responses.create(user, dto, signal);
-      res.status(HttpStatus.OK).json(response);
-    } catch (error) {
-      // The client left (its call is recorded as cancelled): nobody to answer, nothing to report.
-      if (!signal.aborted) throw error;
-    }
+    await answerModelCall<Response>(res, dto.stream, {
+      stream: (signal) => this.responses.stream(user, dto, res, signal),
+      complete: (signal) => this.responses.create(user, dto, signal),
+    });
   }
 
   @Get('responses/:id')
