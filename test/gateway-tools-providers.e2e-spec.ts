@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { FakeAnthropic, FakeGemini, FakeOllama, FakeUpstream } from './fakes';
 import { openaiClientWithNewToken, upstreamEnv, useFakeUpstreams } from './support/gateway-clients';
 import { createTestApp, registerUser, TestApp } from './support/test-app';
+import { CALLS, CITY_SCHEMA, TOOL_ROUND_TRIP, WEATHER } from './support/tool-fixtures';
 
 /**
  * Tools, structured output and images on /v1/chat/completions for the providers whose wire
@@ -16,19 +17,6 @@ const gemini = new FakeGemini();
 const ollama = new FakeOllama({ models: ['llava:7b'] });
 useFakeUpstreams(anthropic, gemini, ollama);
 
-const WEATHER: OpenAI.Chat.ChatCompletionFunctionTool = {
-  type: 'function',
-  function: {
-    name: 'get_weather',
-    description: 'The weather in a city',
-    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
-  },
-};
-const CALLS = [
-  { id: 'call_paris1', name: 'get_weather', arguments: '{"city":"Paris"}' },
-  { id: 'call_rome22', name: 'get_weather', arguments: '{"city":"Rome"}' },
-];
-const CITY_SCHEMA = { type: 'object', properties: { city: { type: 'string' }, celsius: { type: 'number' } }, required: ['city', 'celsius'], additionalProperties: false };
 const PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
 const MODELS: Array<[model: string, fake: FakeAnthropic | FakeGemini]> = [
@@ -92,11 +80,7 @@ describe('Gateway tools, structured output and images on Anthropic and Gemini (e
       fake.script({ tokens: ['18°C in Paris'] });
       const completion = await client.chat.completions.create({
         model,
-        messages: [
-          { role: 'user', content: 'Weather in Paris?' },
-          { role: 'assistant', content: null, tool_calls: [{ id: 'call_paris1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
-          { role: 'tool', tool_call_id: 'call_paris1', content: '18°C, sunny' },
-        ],
+        messages: TOOL_ROUND_TRIP,
         tools: [WEATHER],
       });
       expect(completion.choices[0]).toMatchObject({ message: { content: '18°C in Paris' }, finish_reason: 'stop' });

@@ -5,6 +5,7 @@ import { PrismaService } from '../src/infra/database/prisma.service';
 import { FakeOllama, FakeOpenAI, FakeUpstream } from './fakes';
 import { createApiToken, gatewayUrl, openaiClient, rejection, upstreamEnv, useFakeUpstreams } from './support/gateway-clients';
 import { createTestApp, registerUser, SignedIn, TestApp } from './support/test-app';
+import { CALLS, CITY_SCHEMA, TOOL_ROUND_TRIP, WEATHER } from './support/tool-fixtures';
 
 /**
  * Tools (function calling) and structured output on /v1/chat/completions, driven by the
@@ -16,20 +17,7 @@ const openai = new FakeOpenAI();
 const ollama = new FakeOllama({ models: ['llama3.2:1b'] });
 useFakeUpstreams(openai, ollama);
 
-const WEATHER: OpenAI.Chat.ChatCompletionFunctionTool = {
-  type: 'function',
-  function: {
-    name: 'get_weather',
-    description: 'The weather in a city',
-    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
-  },
-};
 const TIME: OpenAI.Chat.ChatCompletionFunctionTool = { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: {} } } };
-const CALLS = [
-  { id: 'call_paris1', name: 'get_weather', arguments: '{"city":"Paris"}' },
-  { id: 'call_rome22', name: 'get_weather', arguments: '{"city":"Rome"}' },
-];
-const CITY_SCHEMA = { type: 'object', properties: { city: { type: 'string' }, celsius: { type: 'number' } }, required: ['city', 'celsius'], additionalProperties: false };
 
 /** Each tool-capable upstream: a catalog model on it. Ollama sends calls without ids (the gateway makes them up). */
 const TOOL_MODELS: Array<[model: string, fake: FakeOpenAI | FakeOllama, keepsIds: boolean]> = [
@@ -121,11 +109,7 @@ describe('Gateway tools and structured output (e2e)', () => {
       fake.script({ tokens: ['18°C in Paris'] });
       const completion = await client.chat.completions.create({
         model,
-        messages: [
-          { role: 'user', content: 'Weather in Paris?' },
-          { role: 'assistant', content: null, tool_calls: [{ id: 'call_paris1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
-          { role: 'tool', tool_call_id: 'call_paris1', content: '18°C, sunny' },
-        ],
+        messages: TOOL_ROUND_TRIP,
         tools: [WEATHER],
       });
       expect(completion.choices[0]).toMatchObject({ message: { content: '18°C in Paris' }, finish_reason: 'stop' });
